@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Set up a local virtual environment on first use, then run the demo or the test suite."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+USAGE = """usage: python3 dev.py demo [ARGS...]   set up, then run `drive-alerts demo` on the embedded default
+       python3 dev.py test [PYTEST ARGS...]  set up, then run the whole test suite
+       python3 dev.py run COMMAND [ARGS...]  set up, then run `drive-alerts COMMAND`"""
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the project with its test extras when pyproject.toml changed."""
+    if not (BIN / "python").exists():
+        print("dev.py: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    print("dev.py: installing drive-alerts and its test dependencies into .venv", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "run"}:
+        print(USAGE)
+        return 2
+    ensure_environment()
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        args = [str(BIN / "python"), "-m", "pytest", *rest]
+    elif command == "demo":
+        args = [str(BIN / "drive-alerts"), "demo", *rest]
+    else:
+        args = [str(BIN / "drive-alerts"), *rest]
+    return subprocess.run(args, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

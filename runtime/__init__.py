@@ -1,0 +1,1 @@
+"""Process glue: settings, logging, Kafka clients, the embedded broker and the CLI."""

@@ -1,0 +1,5 @@
+"""The `drive-alerts` command line (placeholder until the CLI lands)."""
+
+
+def main() -> int:
+    return 0

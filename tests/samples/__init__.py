@@ -1,0 +1,1 @@
+"""Shared sample data for tests."""

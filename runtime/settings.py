@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     kafka_ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
     kafka_ssl_keyfile: Path | None = Field(None, description="Private key of the client certificate.")
     kafka_ssl_check_hostname: bool = Field(True, description="Verify the broker host name against its certificate.")
+    kafka_client_id: str = Field("drive-alerts", description="Client id the Kafka clients send (shows in broker logs and quotas).")
+    kafka_replication_factor: int = Field(-1, description="Replication factor of topics made by `topics apply`; -1 uses the broker's default.")
+    producer_linger_ms: int = Field(5, description="How long a producer waits to fill a batch before sending (ms).")
+    embedded_producer_batch_size: int = Field(1, description="Embedded profile: producer batch size in bytes; 1 puts each record in its own batch so Tansu's latest offset is exact.")
+    embedded_consumer_max_poll_interval_ms: int = Field(5000, description="Embedded profile: kafka-python consumers' max_poll_interval_ms, which bounds Tansu's slow group joins.")
+    embedded_consumer_session_timeout_ms: int = Field(6000, description="Embedded profile: kafka-python consumers' session_timeout_ms; Tansu holds a group join for about half of it.")
+    embedded_consumer_heartbeat_interval_ms: int = Field(2000, description="Embedded profile: kafka-python consumers' heartbeat_interval_ms (a third of the session timeout).")
     embedded_profile: bool | None = Field(None, description="Turn on the Tansu workarounds (BROKER-NOTES.md); default: on exactly when the embedded broker is used.")
     embedded_broker_port: int = Field(0, description="Port of the embedded broker; 0 picks a free loopback port.")
     schema_registry_url: str | None = Field(None, description="Confluent-compatible schema registry; unset means the local schema-id table.")
@@ -50,9 +57,15 @@ class Settings(BaseSettings):
     filedrop_dir: Path | None = Field(None, description="Root of the file drop (one sub-folder per agency); default data_dir/filedrop.")
     filedrop_poll_s: float = Field(2.0, description="How often the file drop looks for new files.")
     sqlpoll_interval_s: float = Field(5.0, description="How often SQL polling sources are read.")
+    feed_mappings_dir: Path | None = Field(None, description="Folder of per-agency feed mapping YAML files (file drop and SQL polling); default: the shipped examples in connectors/sample_config.")
+    filedrop_max_bytes: int = Field(50 * 1024 * 1024, description="Largest dropped file read; larger files go to failed/ unread.")
+    filedrop_settle_s: float | None = Field(None, description="A dropped file without a .done marker is read once unchanged this long; default filedrop_poll_s.")
+    sqlpoll_source_url: SecretStr | None = Field(None, description="SQLAlchemy URL of the agency database polled by SQL feeds without url_env (secret: may hold a password).")
+    sqlpoll_batch_size: int = Field(500, description="Most rows read from one SQL source per poll.")
 
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    library_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level of the chatty client libraries (kafka-python, aiokafka); never below log_level.")
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a TTY, JSON otherwise.")
 
     def topic(self, short_name: str) -> str:

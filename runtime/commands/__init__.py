@@ -1,0 +1,1 @@
+"""Subcommands of `drive-alerts` that belong to the runtime (settings, broker, topics)."""

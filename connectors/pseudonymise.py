@@ -1,0 +1,109 @@
+"""Names reduced at the door: a keyed HMAC-SHA256 of a normalised name, so clear names are never kept."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import SecretStr
+
+
+def normalise_name(name: str) -> str:
+    """NFKD, casefold, keep letters only (marks and punctuation dropped), whitespace collapsed to one space."""
+    decomposed = unicodedata.normalize("NFKD", name).casefold()
+    kept = "".join(ch if ch.isalpha() else " " if ch.isspace() else "" for ch in decomposed)
+    return " ".join(kept.split())
+
+
+class NameHasher:
+    """Turns a person's name into a stable keyed hash; the key (settings.name_hash_key) is secret."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes | str | SecretStr) -> None:
+        if isinstance(key, SecretStr):
+            key = key.get_secret_value()
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        if not key:
+            raise ValueError("the name hash key must not be empty")
+        self._key = key
+
+    def hash_name(self, name: str) -> str:
+        """Hex HMAC-SHA256 of the normalised name; the same person written differently hashes the same."""
+        if not isinstance(name, str):
+            raise TypeError("a name must be a string")
+        return hmac.new(self._key, normalise_name(name).encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:
+        return "NameHasher(key=***)"
+
+
+NAME_FIELD = "person_name"
+HASH_FIELD = "name_hash"
+# a person_name member inside JSON-looking text that did not parse as a whole (e.g. a broken line)
+_NAME_MEMBER = re.compile(rb'"person_name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def reduce_record(record: dict[str, Any], hasher: NameHasher) -> dict[str, Any]:
+    """A copy of a JSON-form record whose top-level person_name is replaced by name_hash."""
+    reduced = dict(record)
+    if NAME_FIELD in reduced:
+        name = reduced.pop(NAME_FIELD)
+        reduced[HASH_FIELD] = hasher.hash_name(name) if isinstance(name, str) else None
+    return reduced
+
+
+def _reduce_everywhere(value: Any, hasher: NameHasher) -> tuple[Any, bool]:
+    """Replace person_name at every depth of parsed JSON; returns (value, whether anything changed)."""
+    if isinstance(value, dict):
+        changed = NAME_FIELD in value
+        out = reduce_record(value, hasher) if changed else dict(value)
+        for k, v in out.items():
+            out[k], sub = _reduce_everywhere(v, hasher)
+            changed = changed or sub
+        return out, changed
+    if isinstance(value, list):
+        items = [_reduce_everywhere(v, hasher) for v in value]
+        return [v for v, _ in items], any(c for _, c in items)
+    return value, False
+
+
+def scrub_raw(raw: bytes, hasher: NameHasher, clear_names: Iterable[str] = ()) -> bytes:
+    """The raw payload as a dead letter keeps it, with every person name reduced to its hash.
+
+    - JSON that parses: every `"person_name": <v>` member at any depth becomes `"name_hash": <hash>`
+      (non-string values: null) and the document is re-serialised compactly as UTF-8; a document
+      without person_name is kept byte for byte.
+    - anything else: each `"person_name": "..."` member in the text becomes `"name_hash": "<hash>"`.
+    - then, in both cases, every exact occurrence of a caller-given clear name (e.g. a CSV name
+      column) is replaced by `name_hash:<hash>`.
+    """
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        parsed = _UNPARSED
+    if parsed is not _UNPARSED:
+        reduced, changed = _reduce_everywhere(parsed, hasher)
+        if changed:
+            raw = json.dumps(reduced, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    else:
+        raw = _NAME_MEMBER.sub(lambda m: _hash_member(m.group(1), hasher), raw)
+    for name in sorted({n for n in clear_names if n}, key=len, reverse=True):
+        raw = raw.replace(name.encode("utf-8"), f"name_hash:{hasher.hash_name(name)}".encode("ascii"))
+    return raw
+
+
+_UNPARSED = object()
+
+
+def _hash_member(escaped: bytes, hasher: NameHasher) -> bytes:
+    try:
+        name = json.loads(b'"' + escaped + b'"')
+    except ValueError:
+        name = escaped.decode("utf-8", "replace")
+    return f'"{HASH_FIELD}":"{hasher.hash_name(name)}"'.encode("ascii")

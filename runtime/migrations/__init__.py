@@ -1,0 +1,1 @@
+"""Alembic environment of drive-alerts (a package so it ships in the wheel; Alembic ignores this file)."""

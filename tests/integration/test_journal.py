@@ -1,0 +1,132 @@
+"""Integration tests of the intake journal on SQLite and PostgreSQL, and of republishing after a crash."""
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from connectors.intake import Origin, build_intake
+from connectors.journal import Journal, JournalEntry
+from runtime.db import make_engine, upgrade
+from runtime.kafka import ensure_topics, make_producer
+from schemas.catalogue import CATALOGUE
+from schemas.codec import AvroCodec
+from tests.kafka_helpers import read_topic
+from tests.samples.events import sample
+
+pytestmark = pytest.mark.integration
+ORIGIN = Origin("http", "police-wm", "POST /v1/topics/incident/events")
+
+
+def entry(event_id: str, value: bytes = b"v") -> JournalEntry:
+    return JournalEntry(event_id=event_id, topic="incident", key="PNC:1", value=value, content_sha256="0" * 64,
+                        agency="police-wm", connector="http", location="here", received_at=datetime.now(UTC))
+
+
+@pytest.fixture
+def journal(database_url: str) -> Any:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield Journal(engine)
+    engine.dispose()
+
+
+def test_record_is_insert_or_get(journal: Journal) -> None:
+    """The first record of an event_id inserts; the next returns the stored row unchanged."""
+    stored, created = journal.record(entry("e1", b"first"))
+    assert created and stored.seq is not None
+    again, created_again = journal.record(entry("e1", b"second"))
+    assert not created_again and again.value == b"first" and again.seq == stored.seq
+    assert again.received_at.tzinfo is not None
+
+
+def test_pending_mark_published_and_order(journal: Journal) -> None:
+    """Rows are pending until marked, and both listings follow insertion order."""
+    for event_id in ("b", "a", "c"):
+        journal.record(entry(event_id))
+    assert [e.event_id for e in journal.pending()] == ["b", "a", "c"]
+    assert journal.mark_published(["a", "missing"]) == 1
+    assert journal.mark_published(["a"]) == 0
+    assert [e.event_id for e in journal.pending()] == ["b", "c"]
+    assert [e.event_id for e in journal.all_in_order()] == ["b", "a", "c"]
+    assert journal.get("a").published_at is not None
+
+
+def test_concurrent_inserts_of_one_event_id_create_one_row(journal: Journal) -> None:
+    """Racing writers of the same event_id: exactly one inserts, the others read its row."""
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        barrier.wait()
+        results.append(journal.record(entry("race", f"v{n}".encode()))[1])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert journal.count() == 1
+
+
+class CrashingProducer:
+    """A real producer that dies on send: the process 'crashes' after the journal insert."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("process died before publishing")
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.real.flush(timeout)
+
+
+def test_unpublished_row_is_published_once_after_restart(settings: Any, database_url: str) -> None:
+    """A record journaled but never sent is published by the next intake's republish_pending exactly once."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    ensure_topics(settings, CATALOGUE.values())
+    producer = make_producer(settings)
+    try:
+        record = sample("incident", "DOMESTIC_INCIDENT")
+        record.pop("name_hash")
+        crashed = build_intake(settings, engine, CrashingProducer(producer))
+        assert crashed.submit("incident", record, ORIGIN).status == "accepted"
+        assert crashed.journal.count(pending_only=True) == 1
+        restarted = build_intake(settings, engine, producer)
+        assert restarted.republish_pending() == 1
+        assert restarted.republish_pending() == 0
+        assert restarted.journal.count(pending_only=True) == 0
+        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0)
+        codec = AvroCodec(prefix=settings.topic_prefix)
+        assert [codec.decode(value)["event_id"] for _, value, _ in records] == [record["event_id"]]
+    finally:
+        producer.close()
+        engine.dispose()
+
+
+def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str) -> None:
+    """reseed_all sends every journal row (records and dead letters) again, in journal order."""
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    ensure_topics(settings, CATALOGUE.values())
+    producer = make_producer(settings)
+    try:
+        intake = build_intake(settings, engine, producer)
+        first, second = (sample("incident", "ARREST") for _ in range(2))
+        for record in (first, second):
+            record.pop("name_hash", None)
+            assert intake.submit("incident", record, ORIGIN).status == "accepted"
+        intake.refuse(ORIGIN, b"not json", "body is not valid JSON")
+        assert intake.reseed_all() == 3
+        codec = AvroCodec(prefix=settings.topic_prefix)
+        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0)
+        assert [codec.decode(v)["event_id"] for _, v, _ in records] == [first["event_id"], second["event_id"]] * 2
+        assert len(read_topic(settings.kafka_bootstrap, settings.topic("dead-letter"), 10, timeout=3.0)) == 2
+    finally:
+        producer.close()
+        engine.dispose()

@@ -1,0 +1,232 @@
+"""SQL polling: read new rows of an agency table or view by a persisted (watermark, key) high-water mark.
+
+Rows are read in (watermark, key) order with `WHERE wm > :v OR (wm = :v AND key > :k)`, so rows
+sharing a watermark value are neither skipped nor read twice. Every identifier (table, schema,
+columns) must name a real table and its real columns, found by reflection; SQL is built with
+SQLAlchemy Core (quoted identifiers, bound parameters), never by pasting names into SQL text.
+The mark advances only after the batch is submitted and flushed; a crash before that re-reads
+the batch, and the intake journal turns those rows into duplicates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from connectors.intake import Intake, Origin, Outcome
+from connectors.mapping_config import FeedMapping
+from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.store import sqlpoll_watermarks
+
+log = structlog.get_logger("connectors.sqlpoll")
+
+
+class SqlSourceError(ValueError):
+    """A SQL source names a table or column that does not exist (or is not a plain name)."""
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A table or view to poll: watermark column, unique tie-breaker key, selected columns, feed mapping."""
+
+    name: str
+    table: str
+    watermark: str
+    key: str
+    columns: tuple[str, ...]
+    mapping: FeedMapping
+
+    @classmethod
+    def from_mapping(cls, mapping: FeedMapping) -> "SqlSource":
+        """The SQL source a feed mapping declares under applies_to.sql."""
+        if mapping.sql is None:
+            raise SqlSourceError(f"feed {mapping.name} has no sql source")
+        spec = mapping.sql
+        return cls(mapping.name, spec.table, spec.watermark, spec.key, spec.columns, mapping)
+
+
+def reflect_source(engine: Engine, source: SqlSource) -> tuple[sa.Table, list[sa.Column]]:
+    """The reflected table and its selected columns; SqlSourceError unless every name really exists."""
+    schema, _, name = source.table.rpartition(".")
+    schema_or_none = schema or None
+    for identifier in (schema, name, source.watermark, source.key, *source.columns):
+        if len(identifier) > 128 or any(ch in identifier for ch in "\x00\n\r"):
+            raise SqlSourceError(f"source {source.name}: an identifier is too long or has control characters")
+    inspector = sa.inspect(engine)
+    try:
+        known = set(inspector.get_table_names(schema_or_none)) | set(inspector.get_view_names(schema_or_none))
+    except sa.exc.SQLAlchemyError as exc:
+        raise SqlSourceError(f"source {source.name}: unknown schema") from exc
+    if name not in known:
+        raise SqlSourceError(f"source {source.name}: no table or view of that name")
+    table = sa.Table(name, sa.MetaData(), schema=schema_or_none, autoload_with=engine)
+    wanted = list(dict.fromkeys((source.watermark, source.key, *source.columns)))
+    missing = [c for c in wanted if c not in table.c]
+    if missing:
+        raise SqlSourceError(f"source {source.name}: {len(missing)} selected column(s) do not exist in the table")
+    return table, [table.c[c] for c in wanted]
+
+
+def _as_text(value: Any) -> str | None:
+    """A database value as the text a mapping reads (ISO for times; aware times keep their offset)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _from_text(text: str, column: sa.Column) -> Any:
+    """A stored watermark text back as the column's Python type, for a correctly typed comparison."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return text
+    if kind is datetime:
+        return datetime.fromisoformat(text)
+    if kind is date:
+        return date.fromisoformat(text)
+    if kind in (int, float, Decimal):
+        return kind(text)
+    return text
+
+
+class SqlPoller:
+    """Polls one SQL source into the intake, keeping its high-water mark in sqlpoll_watermarks."""
+
+    def __init__(self, source_engine: Engine, source: SqlSource, intake: Intake, watermarks_engine: Engine,
+                 batch_size: int = 500) -> None:
+        self.engine = source_engine
+        self.source = source
+        self.intake = intake
+        self.watermarks = watermarks_engine
+        self.batch_size = batch_size
+        self.table, self.selected = reflect_source(source_engine, source)
+        self.wm_col = self.table.c[source.watermark]
+        self.key_col = self.table.c[source.key]
+
+    def mark(self) -> tuple[Any, Any] | None:
+        """The persisted (watermark, key) of the last row handled, typed like the columns; None before any."""
+        with self.watermarks.connect() as conn:
+            row = conn.execute(sa.select(sqlpoll_watermarks.c.last_value, sqlpoll_watermarks.c.last_key)
+                               .where(sqlpoll_watermarks.c.source == self.source.name)).first()
+        if row is None or row.last_value is None:
+            return None
+        return _from_text(row.last_value, self.wm_col), _from_text(row.last_key, self.key_col)
+
+    def query(self, mark: tuple[Any, Any] | None) -> sa.Select:
+        """The next batch: rows after the mark in (watermark, key) order; NULL watermarks are never read."""
+        statement = sa.select(*self.selected).where(self.wm_col.is_not(None))
+        if mark is not None:
+            value = sa.bindparam("v", mark[0], type_=self.wm_col.type)
+            key = sa.bindparam("k", mark[1], type_=self.key_col.type)
+            statement = statement.where(sa.or_(self.wm_col > value, sa.and_(self.wm_col == value, self.key_col > key)))
+        return statement.order_by(self.wm_col, self.key_col).limit(sa.bindparam("n", self.batch_size))
+
+    def poll_once(self) -> int:
+        """Read, submit and flush one batch, then advance the mark; returns the number of rows read."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(self.query(self.mark())).mappings().all()
+        if not rows:
+            return 0
+        for row in rows:
+            self._submit(row)
+        self.intake.flush()
+        last = rows[-1]
+        self._save_mark(last[self.source.watermark], last[self.source.key])
+        log.info("sqlpoll.batch", source=self.source.name, rows=len(rows))
+        return len(rows)
+
+    def poll_all(self) -> int:
+        """Poll batches until the source has nothing new; returns the rows read."""
+        total = 0
+        while (count := self.poll_once()) > 0:
+            total += count
+            if count < self.batch_size:
+                break
+        return total
+
+    def _submit(self, row: Any) -> Outcome:
+        values = {name: _as_text(row[name]) for name in row.keys()}
+        mapping = self.source.mapping
+        origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={values[self.source.key]}")
+        raw = json.dumps(values, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        name = standard_fields(mapping, values)[0].get("person_name")
+        names = [name] if isinstance(name, str) and name.strip() else []
+        try:
+            mapped = map_row(mapping, values)
+        except RowRejected as rejected:
+            return self.intake.refuse(origin, raw, "mapping failed", rejected.errors, mapping.topic,
+                                      "application/json", clear_names=names, code="MAPPING_FAILED")
+        return self.intake.submit(mapping.topic, mapped.record, origin, raw=raw, clear_names=names)
+
+    def _save_mark(self, value: Any, key: Any) -> None:
+        fields = {"last_value": _as_text(value), "last_key": _as_text(key), "updated_at": datetime.now(UTC)}
+        table = sqlpoll_watermarks
+        with self.watermarks.begin() as conn:
+            updated = conn.execute(table.update().where(table.c.source == self.source.name).values(**fields))
+            if updated.rowcount == 0:
+                conn.execute(table.insert().values(source=self.source.name, **fields))
+
+
+# ---------------------------------------------------------------------- command line
+
+
+def source_url(settings: Any, mapping: FeedMapping) -> str:
+    """The database URL of a SQL feed: its url_env variable, else settings.sqlpoll_source_url."""
+    assert mapping.sql is not None
+    if mapping.sql.url_env:
+        url = os.environ.get(mapping.sql.url_env)
+        if url:
+            return url
+    if settings.sqlpoll_source_url is None:
+        raise SqlSourceError(f"feed {mapping.name}: set {mapping.sql.url_env or 'DRIVE_SQLPOLL_SOURCE_URL'}")
+    return settings.sqlpoll_source_url.get_secret_value()
+
+
+def run_sqlpoll(settings: Any, stop: threading.Event | None = None, once: bool = False) -> int:
+    """`drive-alerts sqlpoll`: poll every SQL feed every sqlpoll_interval_s until stopped."""
+    from connectors.filedrop import feed_mappings
+    from connectors.session import intake_session, signal_stop
+    from runtime.db import make_engine
+
+    feeds = [m for m in feed_mappings(settings) if m.sql is not None]
+    stop = stop or signal_stop()
+    with intake_session(settings) as (intake, _settings):
+        marks = make_engine(settings.resolved_database_url)
+        engines = {url: make_engine(url) for url in {source_url(settings, m) for m in feeds}}
+        pollers = [SqlPoller(engines[source_url(settings, m)], SqlSource.from_mapping(m), intake, marks,
+                             settings.sqlpoll_batch_size) for m in feeds]
+        try:
+            while True:
+                for poller in pollers:
+                    try:
+                        poller.poll_all()
+                    except sa.exc.SQLAlchemyError as exc:  # source down: try again next interval
+                        log.error("sqlpoll.error", source=poller.source.name, error=type(exc).__name__)
+                if once or stop.wait(settings.sqlpoll_interval_s):
+                    break
+        finally:
+            for engine in (marks, *engines.values()):
+                engine.dispose()
+    return 0
+
+
+def add_arguments(parser: Any) -> None:
+    """Options of `drive-alerts sqlpoll`."""
+    parser.add_argument("--once", action="store_true", help="poll every source until it has nothing new, then exit")
+
+
+def run(args: Any, settings: Any) -> int:
+    """Entry point of the CLI registry (runtime/cli.py)."""
+    return run_sqlpoll(settings, once=bool(args.once))

@@ -1,0 +1,89 @@
+"""conditions.weakened: protection removed, shortened or ended (variation, discharge, expiry, revocation, RUI, NFA)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.details import (
+    BailExpired, BailRevoked, BailVaried, ChargeDecision, OrderDischarged, OrderExpired, OrderVaried,
+    ReleasedUnderInvestigation,
+)
+from schemas.enums import ChargeOutcome
+from schemas.events import Event
+from streams.rules.catalogue import CONDITIONS_WEAKENED
+from streams.rules.drafts import AlertDraft, RuleContext, draft
+from streams.rules.facts import end_later, to_active, victims_of
+from streams.rules.state import ActiveCondition, SourceKind, SubjectState
+
+
+def source_of(event: Event) -> tuple[SourceKind, str] | None:
+    """The bail or order a bail/court event is about."""
+    d = event.details
+    if isinstance(d, BailVaried | BailExpired | BailRevoked) or (
+            isinstance(d, ReleasedUnderInvestigation) and d.bail_ref):
+        return SourceKind.BAIL, d.bail_ref
+    if isinstance(d, OrderVaried | OrderDischarged | OrderExpired):
+        return SourceKind.ORDER, d.order_ref
+    return None
+
+
+def of_source(state: SubjectState, kind: SourceKind, ref: str) -> tuple[ActiveCondition, ...]:
+    """The known conditions of one bail, order or licence."""
+    return tuple(c for c in state.conditions if c.source_kind == kind and c.source_ref == ref)
+
+
+def known_expiry(conditions: tuple[ActiveCondition, ...]) -> datetime | None:
+    """The source expiry the state knows (all conditions of a source share it)."""
+    return conditions[0].source_expires_at if conditions else None
+
+
+def varied(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """BAIL_VARIED / ORDER_VARIED: a condition in force before is gone, or now ends earlier."""
+    d = event.details
+    assert isinstance(d, BailVaried | OrderVaried)
+    kind, ref = source_of(event)
+    t = event.occurred_at
+    old = of_source(state, kind, ref) or tuple(to_active(kind, ref, c, None) for c in d.previous_conditions)
+    expiry = d.expires_at or known_expiry(old)
+    new = {c.condition_id: to_active(kind, ref, c, expiry) for c in d.conditions}
+    weakened = [c for c in old if not c.ended_before(t)
+                and (c.condition_id not in new or end_later(c.end, new[c.condition_id].end))]
+    return _weakened(state, event, weakened)
+
+
+def ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """ORDER_DISCHARGED / ORDER_EXPIRED / BAIL_EXPIRED (unknown source: perpetrator-wide); BAIL_REVOKED without
+    remand and RUI (known bail only) end the protection of a source."""
+    d = event.details
+    source = source_of(event)
+    if source is None or (isinstance(d, BailRevoked) and d.remanded):
+        return []
+    kind, ref = source
+    known = of_source(state, kind, ref)
+    if not known:
+        if isinstance(d, OrderDischarged | OrderExpired | BailExpired):
+            return [draft(CONDITIONS_WEAKENED, event.event_id, event.occurred_at, detail=_what(event))]
+        return []
+    return _weakened(state, event, [c for c in known if not c.ended_before(event.occurred_at)])
+
+
+def no_further_action(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """CHARGE_DECISION of no further action: perpetrator-wide."""
+    d = event.details
+    assert isinstance(d, ChargeDecision)
+    if d.decision != ChargeOutcome.NO_FURTHER_ACTION:
+        return []
+    return [draft(CONDITIONS_WEAKENED, event.event_id, event.occurred_at, detail="no further action")]
+
+
+def _weakened(state: SubjectState, event: Event, conditions: list[ActiveCondition]) -> list[AlertDraft]:
+    if not conditions:
+        return []
+    return [draft(CONDITIONS_WEAKENED, event.event_id, event.occurred_at,
+                  victim_refs=victims_of(state.case, conditions), detail=_what(event))]
+
+
+def _what(event: Event) -> str:
+    """The coded cause: e.g. "DVPO discharged", "bail varied"."""
+    words = event.event_type.value.lower().replace("_", " ")
+    order_type = getattr(event.details, "order_type", None)
+    return f"{order_type.value} {words.split(' ', 1)[1]}" if order_type is not None else words

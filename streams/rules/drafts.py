@@ -1,0 +1,34 @@
+"""What a rule returns: an alert draft (rule, triggers, victims concerned), and the context rules are run in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from streams.rules.catalogue import Rule
+from streams.rules.config import RuleConfig
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """An alert before routing: `at` is the event time shown in texts; `detail` is a coded, non-personal word or two."""
+
+    rule: Rule
+    trigger_event_ids: tuple[str, ...]
+    at: datetime
+    victim_refs: tuple[str, ...] = ()
+    group_key: str | None = None
+    detail: str | None = None
+    dedupe_key: str = ""  # distinguishes alerts without trigger events (timers)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """Wall-clock now (raised_at, timers) and the configuration; facts are judged at event time."""
+
+    now: datetime
+    config: RuleConfig
+
+
+def draft(rule: Rule, event_id: str, at: datetime, **kwargs) -> AlertDraft:
+    """A draft triggered by one event."""
+    return AlertDraft(rule, (event_id,), at, **kwargs)

@@ -1,0 +1,55 @@
+"""Release rules: the subject is back in the community (custody, bail, RUI, prison, remand ended)."""
+from __future__ import annotations
+
+from schemas.details import CourtOutcome, CustodyRelease, PrisonRelease
+from schemas.enums import CourtOutcomeKind, CustodyReleaseType
+from schemas.events import Event
+from streams.rules.catalogue import RELEASE_BAIL, RELEASE_CUSTODY, RELEASE_PRISON, RELEASE_REMAND_ENDED
+from streams.rules.drafts import AlertDraft, RuleContext, draft
+from streams.rules.state import CustodyStatus, SubjectState
+
+RELEASING_OUTCOMES = frozenset({CourtOutcomeKind.RELEASED, CourtOutcomeKind.ACQUITTED, CourtOutcomeKind.DISMISSED})
+
+
+def custody_release(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """CUSTODY_RELEASE (bailed, RUI, NFA, other) is a release; charged and remanded is not."""
+    d = event.details
+    assert isinstance(d, CustodyRelease)
+    if d.release_type == CustodyReleaseType.CHARGED_REMANDED:
+        return []
+    return [draft(RELEASE_CUSTODY, event.event_id, event.occurred_at, detail=d.release_type.value.replace("_", " "))]
+
+
+def bail_granted(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """BAIL_GRANTED always alerts: remand ended when remanded, else released on bail."""
+    rule = RELEASE_REMAND_ENDED if state.custody.status == CustodyStatus.REMANDED else RELEASE_BAIL
+    return [draft(rule, event.event_id, event.occurred_at)]
+
+
+def released_under_investigation(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """RELEASED_UNDER_INVESTIGATION is a release unless the subject is already known to be in the community."""
+    if state.custody.status == CustodyStatus.IN_COMMUNITY:
+        return []
+    return [draft(RELEASE_BAIL, event.event_id, event.occurred_at, detail="under investigation")]
+
+
+def prison_release(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """PRISON_RELEASE, whatever its basis."""
+    d = event.details
+    assert isinstance(d, PrisonRelease)
+    return [draft(RELEASE_PRISON, event.event_id, event.occurred_at, detail=d.release_type.value.replace("_", " "))]
+
+
+def ends_remand(state: SubjectState, event: Event) -> bool:
+    """A court outcome that releases a remanded subject (released, acquitted, dismissed)."""
+    d = event.details
+    return (isinstance(d, CourtOutcome) and d.outcome in RELEASING_OUTCOMES
+            and state.custody.status == CustodyStatus.REMANDED)
+
+
+def remand_ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
+    """COURT_OUTCOME releasing a remanded subject."""
+    if not ends_remand(state, event):
+        return []
+    d = event.details
+    return [draft(RELEASE_REMAND_ENDED, event.event_id, event.occurred_at, detail=d.outcome.value)]

@@ -1,0 +1,53 @@
+"""Role-specific minimised alert text: severity, what happened, the case or client ref, when, what to do, the ref."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from schemas.enums import Severity, StaffRole
+from streams.rules import catalogue as cat
+from streams.rules.catalogue import Rule
+from streams.rules.routing import Target
+
+MAX_CHARS = 200
+_UK = ZoneInfo("Europe/London")
+_REF_MAX = 32
+_DETAIL_MAX = 80
+
+_MANAGER_ACTION = {Severity.CRITICAL: "Act now: check victim safety with police",
+                   Severity.HIGH: "Review risk and safety plans today", Severity.MEDIUM: "Review at next contact"}
+_IDVA_ACTION = {Severity.CRITICAL: "Contact client now", Severity.HIGH: "Contact client today, review safety plan",
+                Severity.MEDIUM: "Review safety plan"}
+_RULE_ACTION = {cat.IDENTITY_POSSIBLE_MATCH.rule_id: "Confirm or reject the match",
+                cat.BREACH_UNVERIFIED.rule_id: "Check the conditions with police"}
+
+
+def alert_ref(alert_id: str) -> str:
+    """The short reference staff quote: the first 8 characters of the alert id, upper-case."""
+    return alert_id[:8].upper()
+
+
+def uk_time(t: datetime) -> str:
+    """Event time in UK local time, HH:MM DD/MM."""
+    return t.astimezone(_UK).strftime("%H:%M %d/%m")
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "~"
+
+
+def render(rule: Rule, target: Target, *, alert_id: str, subject_id: str, at: datetime,
+           detail: str | None = None, victim_refs: tuple[str, ...] = ()) -> str:
+    """The text one recipient gets; an IDVA's names only their own client and never the case or other victims."""
+    what = rule.phrase if not detail else f"{rule.phrase} ({_clip(detail, _DETAIL_MAX)})"
+    if target.role == StaffRole.IDVA:
+        who = f"Client {_clip(target.victim_ref or '', _REF_MAX)}"
+        action = _IDVA_ACTION.get(rule.severity, "Review safety plan")
+    else:
+        who = f"Case {_clip(subject_id, _REF_MAX)}"
+        if len(victim_refs) == 1:
+            who += f" re {_clip(victim_refs[0], _REF_MAX)}"
+        action = _RULE_ACTION.get(rule.rule_id) or _MANAGER_ACTION.get(rule.severity, "Review the case")
+    when = "Ends" if rule is cat.EXPIRY_UPCOMING else "At"
+    text = f"DRIVE {rule.severity.value} {alert_ref(alert_id)}: {what}. {who}. {when} {uk_time(at)}. {action}."
+    return _clip(text, MAX_CHARS)

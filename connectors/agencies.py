@@ -93,7 +93,7 @@ def _parse_agency(raw: Mapping[str, Any], env: Mapping[str, str]) -> Agency:
     for s in raw.get("hmac_secrets") or ():
         value = env.get(str(s["secret_env"]))
         if not value:
-            log.warning("agencies.hmac_secret_unset", agency=agency_id, key_id=s["id"], secret_env=s["secret_env"])
+            log.info("agencies.hmac_secret_unset", agency=agency_id, key_id=s["id"], env_var=s["secret_env"])
         secrets.append(HmacSecret(str(s["id"]), str(s["secret_env"]), value.encode() if value else None))
     limit = raw.get("rate_limit_per_minute")
     return Agency(agency_id, topics, event_types, keys, tuple(secrets),
@@ -168,7 +168,7 @@ class AgencyRegistry:
     def from_settings(cls, settings: Any, env: Mapping[str, str] | None = None) -> AgencyRegistry:
         """The registry of settings.agencies_file, or the built-in development agencies when unset."""
         if settings.agencies_file is None:
-            log.warning("agencies.development_default", note="built-in development agencies; set DRIVE_AGENCIES_FILE")
+            log.warning("agencies.development_default", hint="built-in development agencies; set DRIVE_AGENCIES_FILE")
             text = (resources.files("connectors") / DEV_AGENCIES_RESOURCE).read_text("utf-8")
         else:
             text = Path(settings.agencies_file).read_text("utf-8")

@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "runtime.commands.topics_cmd", "provision topics from the catalogue (topics apply [--dry-run])"),
     Command("filedrop", "connectors.filedrop", "read agency CSV / JSON-lines extracts dropped in the file-drop folders"),
     Command("sqlpoll", "connectors.sqlpoll", "poll agency SQL tables and views declared in the feed mappings"),
+    Command("demo", "runtime.commands.demo_cmd", "run the embedded pipeline on sample multi-agency data, print it, exit"),
     Command("intake", "connectors.intake_service", "run the HTTP intake (POST /v1/topics/{topic}/events)"),
 )
 

@@ -164,8 +164,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the embedded pipeline in a fresh demo folder, send the scenario, show the outcome, stop."""
     from connectors.agencies import AgencyRegistry
     from connectors.http_intake import make_app
-    from runtime.kafka import ensure_topics, make_producer
-    from schemas.catalogue import CATALOGUE
+    from connectors.session import intake_session
 
     if "DRIVE_LOG_LEVEL" not in os.environ:  # the demo's own lines are the story; logs only when asked
         from runtime.logging import configure_logging
@@ -174,30 +173,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     demo_dir = settings.data_dir / "demo"
     if demo_dir.exists() and not args.keep:
         shutil.rmtree(demo_dir)
-    settings = settings.model_copy(update={"data_dir": demo_dir, "database_url": None})
     demo_dir.mkdir(parents=True, exist_ok=True)
-    from runtime.db import make_engine, upgrade
-    from runtime.kafka import broker_for, with_bootstrap
-    from connectors.intake import build_intake
-
+    settings = settings.model_copy(update={"data_dir": demo_dir, "database_url": None})
     print("drive-alerts demo: embedded broker, SQLite journal, HTTP intake and file drop on this machine")
-    with broker_for(settings) as bootstrap:
-        settings = with_bootstrap(settings, bootstrap)
-        print(f"  broker   {bootstrap} (Tansu, in memory)\n  database {settings.resolved_database_url}")
-        upgrade(settings.resolved_database_url)
-        engine = make_engine(settings.resolved_database_url)
-        ensure_topics(settings, CATALOGUE.values())
-        producer = make_producer(settings)
-        try:
-            intake = build_intake(settings, engine, producer)
-            with _serving(make_app(settings, intake, AgencyRegistry.from_settings(settings)), "127.0.0.1") as base:
-                print(f"  intake   {base}/v1/topics/{{topic}}/events")
-                _send_scenario(base)
-                _drop_extract(settings, intake)
-            intake.flush()
-            _show_topics(settings)
-        finally:
-            producer.close()
-            engine.dispose()
+    with intake_session(settings) as (intake, settings):
+        print(f"  broker   {settings.kafka_bootstrap} (Tansu, in memory)\n  database {settings.resolved_database_url}")
+        with _serving(make_app(settings, intake, AgencyRegistry.from_settings(settings)), "127.0.0.1") as base:
+            print(f"  intake   {base}/v1/topics/{{topic}}/events")
+            _send_scenario(base)
+            _drop_extract(settings, intake)
+        intake.flush()
+        _show_topics(settings)
     print("\nNames never left the door: every record holds identifiers and a keyed name hash only.")
     return 0

@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print the plan (dry run) or apply it and print each topic's status."""
     from schemas.catalogue import CATALOGUE
+    from streams.app import internal_topic_specs
 
-    specs = list(CATALOGUE.values())
+    specs = [*CATALOGUE.values(), *internal_topic_specs(settings)]
     with broker_for(settings) as bootstrap:
         bound = with_bootstrap(settings, bootstrap)
         if args.dry_run:

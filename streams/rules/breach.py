@@ -37,7 +37,9 @@ def matching(conditions: Iterable[ActiveCondition], probe: BreachProbe) -> tuple
     kinds = {probe.kind} if probe.kind is not None else _ZONE_KINDS
     same_kind = [c for c in conditions if c.kind in kinds]
     if probe.source_ref:
-        return tuple(c for c in same_kind if c.source_ref == probe.source_ref)
+        # a report naming the bail/order and the person or place protected means that condition only
+        same_source = tuple(c for c in same_kind if c.source_ref == probe.source_ref)
+        return tuple(c for c in same_source if _same_target(c, probe)) or same_source
     return tuple(c for c in same_kind if _same_target(c, probe))
 
 

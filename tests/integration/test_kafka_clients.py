@@ -12,6 +12,7 @@ from runtime import cli
 from runtime.kafka import broker_for, ensure_topics, make_admin, make_consumer, make_producer
 from runtime.topics import apply_with, plan_with
 from schemas.catalogue import CATALOGUE
+from streams.app import internal_topic_specs
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
@@ -159,9 +160,10 @@ def test_cli_topics_apply_dry_run_changes_nothing(settings, restore_logging, cap
 
     assert cli.main([*args, "topics", "apply"]) == 0
     out = capsys.readouterr().out
-    assert out.count("created") == len(CATALOGUE)
+    provisioned = len(CATALOGUE) + len(internal_topic_specs(settings))  # + the streams' internal topics
+    assert out.count("created") == provisioned
     assert cli.main([*args, "topics", "apply", "--dry-run"]) == 0
-    assert capsys.readouterr().out.count("ok ") == len(CATALOGUE)
+    assert capsys.readouterr().out.count("ok ") == provisioned
 
 
 def test_broker_for_uses_a_configured_cluster(settings):

@@ -7,7 +7,7 @@ from schemas.details import BailVaried, EmSignalLoss, EmTagTamper, OrderDischarg
 from schemas.enums import BailEventType, BreachEventType, ConditionKind, CourtEventType, LocationKind, OrderType
 from schemas.shared import LocationRef
 from tests.unit.rules_fixtures import (
-    CHILD_OF_V1, CM, DAY, HOUR, IDVA1, IDVA2, NO_CONTACT_V1, NO_CONTACT_V2, T0, V1, ZONE, ZONE_EXCLUSION, bail,
+    CHILD_OF_V1, CM, DAY, HOUR, IDVA1, IDVA2, NO_CONTACT_V1, NO_CONTACT_V2, T0, V1, V2, ZONE, ZONE_EXCLUSION, bail,
     breach_report, condition, event, from_sample, incident, order, rules, run, subject, zone_entry,
 )
 
@@ -150,3 +150,11 @@ def test_contract_samples_give_a_no_contact_breach():
     breach = [a for a in alerts if a.rule == "breach.no_contact"]
     assert [(r.staff_id, r.victim_ref) for r in breach[0].recipients] == [("staff-cm-01", None),
                                                                          ("staff-idva-07", "VIC-0001")]
+
+
+def test_breach_naming_the_bail_and_a_victim_reaches_only_that_victims_idva():
+    """A report naming the bail and VIC-2 breaches V2's no-contact condition only: V1's IDVA is not told."""
+    state, _ = run(subject(), bail(NO_CONTACT_V1, NO_CONTACT_V2))
+    _, alerts = run(state, breach_report(NC, bail_ref="BAIL-1", protected_person_ref=V2))
+    [alert] = [a for a in alerts if a.rule == "breach.no_contact"]
+    assert {(r.staff_id, r.victim_ref) for r in alert.recipients} == {(CM, None), (IDVA2, V2)}

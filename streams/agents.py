@@ -1,0 +1,166 @@
+"""The faust agents: resolve (agency topics), registry (case topic), correlate (subject-events) and the wall ticker."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+
+from schemas.codec import AvroCodec
+from schemas.details import CaseSnapshot
+from streams.clock import wall_now
+from streams.correlate import Correlator, decode_event
+from streams.messages import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
+from streams.metrics import DEAD_LETTERS, FORWARDED, NOT_A_SUBJECT, RECORDS, REGISTRY_REFRESHES
+from streams.publish import AlertPublisher, dead_letter_of
+from streams.registry import CASE, RegistryReader
+from streams.rules import NotASubject, PossibleMatch, Resolved, resolve
+from streams.ticks import send_ticks_async
+
+if TYPE_CHECKING:
+    from streams.app import StreamsApp
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+AGENCY_TOPICS = ("incident", "bail", "court", "breach")  # resolved by identity; case feeds the registry
+REGISTRY_WAIT_S = 2.0  # longest an event about nobody waits for the registry to read case records it may lack
+
+
+class Resolver:
+    """Source record -> the subject(s) it concerns -> forwarded to subject-events (or dropped, keeping nothing)."""
+
+    def __init__(self, registry: RegistryReader, codec: AvroCodec, publisher: AlertPublisher,
+                 forwarded: Counter[str]) -> None:
+        self.registry = registry
+        self.codec = codec
+        self.publisher = publisher
+        self.forwarded = forwarded
+        self.primed: set[str] = set()  # subjects whose case snapshot this process has sent ahead of their events
+
+    async def route(self, topic: str, raw: bytes | None, timestamp_s: float | None) -> list[tuple[str, str]]:
+        """Forwards an agency record once per subject it concerns; returns [(subject, kind)] ([] for nobody)."""
+        event = decode_event(self.codec, topic, raw)
+        resolution = resolve(self.registry.index, event)
+        if isinstance(resolution, NotASubject) and self.registry.may_be_behind(timestamp_s):
+            # A case record published just before this event may not be indexed yet.
+            REGISTRY_REFRESHES.inc()
+            await self.registry.catch_up(REGISTRY_WAIT_S)
+            resolution = resolve(self.registry.index, event)
+        if isinstance(resolution, Resolved):
+            targets = [(resolution.subject_id, KIND_EVENT)]
+        elif isinstance(resolution, PossibleMatch):
+            targets = [(subject, KIND_POSSIBLE_MATCH) for subject in resolution.subject_ids]
+        else:
+            NOT_A_SUBJECT.labels(topic).inc()
+            log.info("event_not_about_a_subject", topic=topic, event_id=event.event_id)
+            return []
+        for subject, kind in targets:
+            await self._send_case_first(subject)
+            await self._forward(subject, raw or b"", kind, topic)
+        return targets
+
+    async def route_case(self, raw: bytes | None) -> list[tuple[str, str]]:
+        """Forwards a case snapshot to its subject (staff records are read by the delivery side, not here)."""
+        event = decode_event(self.codec, CASE, raw)
+        if not isinstance(event.details, CaseSnapshot):
+            return []
+        subject = event.details.subject_id
+        self.primed.add(subject)
+        await self._forward(subject, raw or b"", KIND_EVENT, CASE)
+        return [(subject, KIND_EVENT)]
+
+    async def _send_case_first(self, subject: str) -> None:
+        """The first time this process forwards for a subject, its case snapshot goes ahead (dedupe makes a repeat
+        a no-op): the registry agent may not have forwarded it yet, and rules without the case alert nobody."""
+        if subject in self.primed:
+            return
+        raw_case = self.registry.case_record(subject)
+        if raw_case is not None:
+            await self._forward(subject, raw_case, KIND_EVENT, CASE)
+        self.primed.add(subject)
+
+    async def _forward(self, subject: str, raw: bytes, kind: str, topic: str) -> None:
+        await self.publisher.forward(subject, raw, kind, topic)
+        self.forwarded[topic] += 1
+        FORWARDED.labels(kind).inc()
+
+
+async def guarded(app: StreamsApp, agent_key: str, message: Any, work: Awaitable[list[T]],
+                  intended_topic: str | None) -> list[T]:
+    """Runs one record's work; a failure dead-letters the record and the agent goes on. Counts the record."""
+    try:
+        return await work
+    except Exception as exc:  # noqa: BLE001 - one bad record must never stop the stream
+        letter = dead_letter_of(exc, topic=message.topic, partition=message.partition, offset=message.offset,
+                                raw=message.value, intended_topic=intended_topic)
+        DEAD_LETTERS.labels(letter.reason).inc()
+        log.warning("stream_record_dead_lettered", agent=agent_key, reason=letter.reason,
+                    location=letter.source.location)
+        try:
+            await app.publisher.dead_letter(letter)
+        except Exception as send_exc:  # noqa: BLE001 - logged; the stream must go on
+            log.error("dead_letter_not_sent", agent=agent_key, location=letter.source.location,
+                      error=type(send_exc).__name__)
+        return []
+    finally:
+        app.processed[agent_key] += 1
+        RECORDS.labels(agent_key).inc()
+
+
+def install_agents(app: StreamsApp) -> None:
+    """Registers every agent (and, with the wall clock, the ticker) on the app."""
+    app.resolver = Resolver(app.registry, app.codec, app.publisher, app.forwarded)
+    app.correlator = Correlator(app.states, app.due, app.codec, app.clock, app.rule_config, app.publisher)
+    app.resolve_agents = {short: _resolve_agent(app, short) for short in AGENCY_TOPICS}
+    app.registry_agent = _registry_agent(app)
+    app.correlate_agent = _correlate_agent(app)
+    if not app.clock.simulated:
+        _install_ticker(app)
+
+
+def _resolve_agent(app: StreamsApp, short: str) -> Any:
+    topic = app.topic(app.settings.topic(short), key_type=bytes, value_type=bytes)
+
+    async def resolve_records(stream: Any) -> Any:
+        """Resolves each agency record to its subject(s); yields one list per record."""
+        await app.registry.wait_ready()
+        async for event in stream.events():
+            m = event.message
+            yield await guarded(app, short, m, app.resolver.route(short, m.value, m.timestamp), short)
+
+    return app.agent(topic, name=f"streams.resolve-{short}")(resolve_records)
+
+
+def _registry_agent(app: StreamsApp) -> Any:
+    topic = app.topic(app.settings.topic(CASE), key_type=bytes, value_type=bytes)
+
+    async def registry_records(stream: Any) -> Any:
+        """Forwards each case snapshot to its subject; yields one list per record."""
+        async for event in stream.events():
+            m = event.message
+            yield await guarded(app, CASE, m, app.resolver.route_case(m.value), CASE)
+
+    return app.agent(topic, name="streams.registry")(registry_records)
+
+
+def _correlate_agent(app: StreamsApp) -> Any:
+    async def correlate_records(stream: Any) -> Any:
+        """Applies each subject-events record to its subject's state; yields the alerts published for it."""
+        async for event in stream.events():
+            m = event.message
+            work = app.correlator.handle(m.key, m.value, m.headers, m.partition)
+            yield await guarded(app, SUBJECT_EVENTS, m, work, header(m.headers, "topic"))
+
+    return app.agent(app.subject_events, name="streams.correlate")(correlate_records)
+
+
+def _install_ticker(app: StreamsApp) -> None:
+    async def wall_ticker() -> None:
+        """Ticks the subject-events partitions this worker owns (each partition's owner ticks it)."""
+        name = app.subject_events.get_topic_name()
+        owned = [tp.partition for tp in app.consumer.assignment() if tp.topic == name]
+        if owned:
+            await send_ticks_async(app.subject_events, app.settings, wall_now(), owned)
+
+    app.timer(interval=app.settings.stream_tick_interval_s, name="streams.wall-ticker")(wall_ticker)

@@ -15,6 +15,8 @@ import pytest
 from runtime.embedded_broker import BrokerError, EmbeddedBroker, find_tansu_binary
 from runtime.settings import Settings
 
+pytest_plugins = ["tests.fakes.fixtures"]  # twilio_server, smtp_server
+
 KAFKA_ENV = "DRIVE_TEST_KAFKA_BOOTSTRAP"
 POSTGRES_ENV = "DRIVE_TEST_POSTGRES_URL"
 

@@ -1,0 +1,92 @@
+"""Start-up reconciliation of rows left in `sending` by a crash between the provider call and the ledger update.
+
+- SMS (and the outbox): the provider can tell. Twilio is asked for messages to that number created since
+  the row went to `sending` whose body carries the alert's ack code. Found: the row becomes `sent` with
+  that SID (audit RECONCILED, no second SMS). Not found: back to `pending`, sent by the sender as usual.
+- E-mail: SMTP cannot tell whether the server accepted the message before the crash. The row is re-sent
+  at once with the SAME Message-ID (derived from the delivery id), so the recipient's mail client threads
+  or merges a duplicate with the first; the re-send is audited RESENT_AFTER_CRASH. A recipient may
+  therefore see the same e-mail twice after a crash, never a different one.
+- If Twilio cannot be asked right now (network), the SMS row stays in `sending` and is looked at again
+  on the next pass, so an SMS is never sent twice.
+Only rows in `sending` for longer than `stale_after` are touched: a younger one may be another
+dispatcher's message in flight. The dispatcher runs a pass at start and then periodically.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consumers import ledger
+from consumers.ledger import Delivery, LedgerAlert
+from consumers.retry import DeliveryFault
+from consumers.sender import Sender
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def stuck_deliveries(session: Session, before: datetime) -> list[Delivery]:
+    """Rows in `sending` since before `before`, oldest first."""
+    return list(session.scalars(sa.select(Delivery).where(Delivery.state == ledger.SENDING,
+                                                          Delivery.updated_at <= before)
+                                .order_by(Delivery.updated_at, Delivery.id)))
+
+
+def reconcile(sender: Sender, stale_after: timedelta = timedelta(0)) -> dict[str, int]:
+    """Resolve rows in `sending` for longer than stale_after; counts per outcome."""
+    counts = {"reconciled": 0, "requeued": 0, "resent": 0, "unresolved": 0}
+    with sender.sessions() as session:
+        stuck = [d.id for d in stuck_deliveries(session, sender.now() - stale_after)]
+    for delivery_id in stuck:
+        counts[_reconcile_one(sender, delivery_id)] += 1
+    if stuck:
+        log.info("reconciled_sending_rows", **counts)
+    return counts
+
+
+def _reconcile_one(sender: Sender, delivery_id: int) -> str:
+    with sender.sessions() as session:
+        row = session.get(Delivery, delivery_id)
+        channel = sender.channels[row.channel]
+        message, since = sender.message_for(session, row), row.updated_at
+    if not channel.can_reconcile:
+        _resend(sender, delivery_id)
+        return "resent"
+    try:
+        provider_id = channel.find_sent(message, since)
+    except DeliveryFault as fault:
+        log.warning("reconcile_lookup_failed", delivery_id=delivery_id, code=fault.code)
+        return "unresolved"
+    if provider_id is not None:
+        sender.record_sent(delivery_id, provider_id, action="RECONCILED")
+        return "reconciled"
+    _requeue(sender, delivery_id, "NOT_FOUND_AT_PROVIDER")
+    return "requeued"
+
+
+def _requeue(sender: Sender, delivery_id: int, reason: str) -> None:
+    now = sender.now()
+    with sender.sessions() as session:
+        row = session.get(Delivery, delivery_id)
+        alert = session.get(LedgerAlert, row.alert_id)
+        row.state, row.next_attempt_at, row.updated_at = ledger.PENDING, now, now
+        ledger.audit(session, "REQUEUED_AFTER_CRASH", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id, detail={"reason": reason})
+        session.commit()
+
+
+def _resend(sender: Sender, delivery_id: int) -> None:
+    """Audit RESENT_AFTER_CRASH, put the row back to pending and send it now (same Message-ID)."""
+    now = sender.now()
+    with sender.sessions() as session:
+        row = session.get(Delivery, delivery_id)
+        alert = session.get(LedgerAlert, row.alert_id)
+        row.state, row.next_attempt_at, row.updated_at = ledger.PENDING, now, now
+        ledger.audit(session, "RESENT_AFTER_CRASH", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
+                     detail={"message_id": sender.message_for(session, row).message_id})
+        session.commit()
+    sender.send_one(delivery_id)

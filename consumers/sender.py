@@ -1,0 +1,145 @@
+"""The sender: due pending rows -> sending (committed) -> provider -> sent / retry with backoff / failed + failover."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from consumers import ledger
+from consumers.channels import EMAIL, Channel, OutgoingMessage
+from consumers.channels.email import message_id_for
+from consumers.delivery_events import DeliveryPublisher
+from consumers.dispatcher import ChannelPlan, fail_over, parse_channel_plan
+from consumers.ledger import Delivery, LedgerAlert
+from consumers.render import AckLinkFn, email_parts, email_subject
+from consumers.retry import DeliveryFault, PermanentFault, backoff_delay
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Sender:
+    """Sends due deliveries one by one; every outcome is committed to the ledger before the next step."""
+
+    def __init__(self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], settings: Any, *,
+                 publisher: DeliveryPublisher | None = None, now: Callable[[], datetime] = ledger.utcnow,
+                 jitter: Callable[[], float] = random.random, ack_link: AckLinkFn | None = None) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.settings = settings
+        self.plan: ChannelPlan = parse_channel_plan(settings.channels_by_severity)
+        self.publisher = publisher
+        self.now = now
+        self.jitter = jitter
+        self.ack_link = ack_link
+
+    def send_due(self, limit: int = 50) -> int:
+        """Send every due pending row (up to `limit`); how many were attempted."""
+        with self.sessions() as session:
+            due = [d.id for d in ledger.due_deliveries(session, self.now(), limit)]
+        return sum(1 for delivery_id in due if self.send_one(delivery_id) is not None)
+
+    def send_one(self, delivery_id: int) -> str | None:
+        """Claim, send and record one delivery; its new state, or None when another sender claimed it."""
+        message = self.claim(delivery_id)
+        if message is None:
+            return None
+        try:
+            provider_id = self.channels[message.channel].send(message)
+        except DeliveryFault as fault:
+            return self._record_fault(delivery_id, fault)
+        self.record_sent(delivery_id, provider_id)
+        return ledger.SENT
+
+    def claim(self, delivery_id: int) -> OutgoingMessage | None:
+        """pending -> sending with attempts + 1, committed before the provider is called."""
+        now = self.now()
+        with self.sessions() as session:
+            claimed = session.execute(
+                sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.state == ledger.PENDING)
+                .values(state=ledger.SENDING, attempts=Delivery.attempts + 1, updated_at=now)).rowcount
+            session.commit()
+            if not claimed:
+                return None
+            return self.message_for(session, session.get(Delivery, delivery_id))
+
+    def message_for(self, session: Session, row: Delivery) -> OutgoingMessage:
+        """The provider message of a row: the stored body; for e-mail the subject, HTML and ack link too."""
+        alert = session.get(LedgerAlert, row.alert_id)
+        assert alert is not None
+        if row.channel != EMAIL:
+            return OutgoingMessage(delivery_id=row.id, alert_id=row.alert_id, staff_id=row.staff_id,
+                                   channel=row.channel, destination=row.destination, body=row.body,
+                                   ack_code=alert.ack_code)
+        link = self.ack_link(row.alert_id, row.staff_id) if self.ack_link else None
+        text, html = email_parts(row.body, link)
+        return OutgoingMessage(delivery_id=row.id, alert_id=row.alert_id, staff_id=row.staff_id, channel=EMAIL,
+                               destination=row.destination, body=text, html=html, ack_code=alert.ack_code,
+                               subject=email_subject(alert.severity, alert.rule, alert.ack_code),
+                               message_id=message_id_for(row.id, row.alert_id, self.settings.smtp_from))
+
+    def record_sent(self, delivery_id: int, provider_id: str, action: str = "DISCLOSED") -> None:
+        """sending -> sent with the provider id; audit the disclosure (with the body); publish SENT."""
+        now = self.now()
+        with self.sessions() as session:
+            row = session.get(Delivery, delivery_id)
+            row.state, row.provider_message_id, row.sent_at, row.updated_at = ledger.SENT, provider_id, now, now
+            row.last_error, row.next_attempt_at = None, None
+            alert = session.get(LedgerAlert, row.alert_id)
+            ledger.audit(session, action, at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                         staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
+                         detail={"body": row.body, "purpose": row.purpose, "level": row.level,
+                                 "attempts": row.attempts, "provider_message_id": provider_id})
+            session.commit()
+            staff_id, channel, alert_id = row.staff_id, row.channel, row.alert_id
+        log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
+        self._publish("SENT", alert_id, now, staff_id, channel, None)
+
+    def _record_fault(self, delivery_id: int, fault: DeliveryFault) -> str:
+        now = self.now()
+        with self.sessions() as session:
+            row = session.get(Delivery, delivery_id)
+            alert = session.get(LedgerAlert, row.alert_id)
+            row.last_error, row.updated_at = fault.code, now
+            if fault.transient and row.attempts < self.settings.delivery_max_attempts:
+                delay = backoff_delay(row.attempts, self.settings.delivery_backoff_base_s,
+                                      self.settings.delivery_backoff_cap_s, self.jitter)
+                row.state, row.next_attempt_at = ledger.PENDING, now + delay
+                ledger.audit(session, "RETRY_SCHEDULED", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                             staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
+                             detail={"code": fault.code, "attempts": row.attempts,
+                                     "delay_s": round(delay.total_seconds(), 3)})
+                session.commit()
+                log.warning("delivery_retry_scheduled", delivery_id=delivery_id, code=fault.code,
+                            attempts=row.attempts)
+                return ledger.PENDING
+            code = fault.code if not fault.transient else f"MAX_ATTEMPTS:{fault.code}"
+            self.mark_failed(session, row, PermanentFault(code), now)
+            staff_id, channel, alert_id = row.staff_id, row.channel, row.alert_id
+        self._publish("FAILED", alert_id, now, staff_id, channel, code)
+        return ledger.FAILED
+
+    def mark_failed(self, session: Session, row: Delivery, fault: DeliveryFault, now: datetime) -> None:
+        """-> failed, audited, then failover planned; committed."""
+        alert = session.get(LedgerAlert, row.alert_id)
+        row.state, row.failed_at, row.updated_at, row.last_error = ledger.FAILED, now, now, fault.code
+        row.next_attempt_at = None
+        ledger.audit(session, "SEND_FAILED", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
+                     detail={"code": fault.code, "attempts": row.attempts})
+        session.flush()
+        fail_over(session, row, self.plan, now)
+        session.commit()
+        log.warning("delivery_failed", delivery_id=row.id, alert_id=row.alert_id, code=fault.code)
+
+    def _publish(self, kind: str, alert_id: str, at: datetime, staff_id: str, channel: str, code: str | None) -> None:
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.publish(kind, alert_id, at, staff_id=staff_id, channel=channel, code=code)
+        except Exception as exc:  # noqa: BLE001 - the ledger is the record; the topic is a notification
+            log.error("delivery_event_not_published", alert_id=alert_id, kind=kind, error=type(exc).__name__)

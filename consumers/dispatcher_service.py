@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import directory, ledger
+from consumers.ack_links import ack_link
+from consumers.chronology_feed import consume as consume_chronology
+from consumers.escalation import run_escalations
 from consumers.channels import build_channels
 from consumers.delivery_events import DeliveryPublisher
 from consumers.dispatcher import dispatch_alert, parse_channel_plan
@@ -29,7 +32,8 @@ class DispatcherService:
     """One dispatcher: a consumer thread (the caller's) and a sender thread sharing a stop event."""
 
     def __init__(self, settings: Any, sessions: sessionmaker[Session], *, now: Callable[[], datetime] = ledger.utcnow,
-                 publisher: DeliveryPublisher | None = None, consumer: Any = None, poll_ms: int = 200) -> None:
+                 publisher: DeliveryPublisher | None = None, consumer: Any = None, poll_ms: int = 200,
+                 channels: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.now = now
@@ -38,7 +42,7 @@ class DispatcherService:
         self.codec = AvroCodec(prefix=settings.topic_prefix)
         self.consumer = consumer
         self.poll_ms = poll_ms
-        self.sender = Sender(sessions, build_channels(settings), settings, publisher=publisher, now=now,
+        self.sender = Sender(sessions, channels or build_channels(settings), settings, publisher=publisher, now=now,
                              ack_link=_ack_link_hook(settings))
         self.stale_after = timedelta(seconds=3 * max(settings.twilio_timeout_s, settings.smtp_timeout_s))
 
@@ -100,8 +104,6 @@ class DispatcherService:
 
     def escalate(self, now: datetime) -> None:
         """Run the escalation policy (consumers.escalation), commit, then publish its ESCALATED events."""
-        from consumers.escalation import run_escalations
-
         with self.sessions.begin() as session:
             run = run_escalations(session, now, self.settings)
         for event in run.events if self.publisher is not None else ():
@@ -110,12 +112,8 @@ class DispatcherService:
                                    event_id=event.delivery_event_id)
 
 
-def _ack_link_hook(settings: Any) -> Callable[[str, str], str | None] | None:
-    """The e-mail ack link from consumers.ack_links, or None when that module is absent."""
-    try:
-        from consumers.ack_links import ack_link
-    except ImportError:
-        return None
+def _ack_link_hook(settings: Any) -> Callable[[str, str], str | None]:
+    """The signed, expiring e-mail acknowledgement link of consumers.ack_links."""
     return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
 
 
@@ -150,13 +148,9 @@ def run_service(settings: Any, stop: threading.Event, *, now: Callable[[], datet
 
 
 def _chronology(settings: Any, stop: threading.Event) -> None:
-    """Feed the chronology from the streams' subject-events topic (consumers.chronology_feed), if present."""
+    """Feed the chronology from the streams' subject-events topic (consumers.chronology_feed)."""
     try:
-        from consumers.chronology_feed import consume
-    except ImportError:
-        return
-    try:
-        consume(settings, stop)
+        consume_chronology(settings, stop)
     except Exception:  # noqa: BLE001 - the chronology must not take the dispatcher down
         log.exception("chronology_feed_stopped")
 

@@ -80,9 +80,11 @@ def rule_phrase(rule: str) -> str:
     return found.phrase if found else re.sub(r"[._]+", " ", rule).strip().lower()
 
 
-def _core_text(text: str, severity: str) -> str:
-    """A recipient text without the DRIVE/severity prefix and ack instruction the template adds itself."""
-    text = re.sub(rf"^\s*DRIVE\s+{re.escape(severity)}\s+", "", text.strip())
+def _core_text(text: str, facts: MessageFacts) -> str:
+    """A recipient text without the DRIVE/severity prefix, alert ref and ack instruction the template adds itself."""
+    text = re.sub(rf"^\s*DRIVE\s+{re.escape(facts.severity)}\s+", "", text.strip())
+    # the streams' alert ref (alert id prefix) goes: the ack code is the one reference a recipient sees
+    text = re.sub(rf"^{re.escape(facts.alert_id[:8].upper())}:\s*", "", text)
     return re.sub(r"\s*Reply ACK \S+?\.?\s*$", "", text).strip()
 
 
@@ -110,7 +112,7 @@ def render_sms(facts: MessageFacts) -> Rendered:
     """The SMS body: DRIVE, severity, ack code, the recipient's texts, how to acknowledge; <= 306 GSM-7 septets."""
     head = f"DRIVE {facts.severity} alert {facts.ack_code}: "
     tail = f" Reply ACK {facts.ack_code}"
-    middle = to_gsm7(" / ".join(_core_text(t, facts.severity) for t in facts.texts))
+    middle = to_gsm7(" / ".join(_core_text(t, facts) for t in facts.texts))
     budget = SMS_MAX_SEPTETS - gsm7_septets(head) - gsm7_septets(tail)
     return _guarded(to_gsm7(head) + _clip_septets(middle, budget) + to_gsm7(tail), facts)
 
@@ -118,7 +120,7 @@ def render_sms(facts: MessageFacts) -> Rendered:
 def render_email_body(facts: MessageFacts) -> Rendered:
     """The plain-text e-mail body stored in the ledger (the ack link is added at send time)."""
     lines = [f"DRIVE {facts.severity} alert {facts.ack_code}", ""]
-    lines += [_core_text(t, facts.severity) for t in facts.texts]
+    lines += [_core_text(t, facts) for t in facts.texts]
     lines += ["", f"Reply ACK {facts.ack_code} to the alert SMS, or use the link below to acknowledge.",
               "Details are in the case system."]
     return _guarded("\n".join(lines), facts)

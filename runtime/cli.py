@@ -34,7 +34,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("sqlpoll", "connectors.sqlpoll", "poll agency SQL tables and views declared in the feed mappings"),
     Command("demo", "runtime.commands.demo_cmd", "run the embedded pipeline on sample multi-agency data, print it, exit"),
     Command("intake", "connectors.intake_service", "run the HTTP intake (POST /v1/topics/{topic}/events)"),
-    Command("replay", "streams.replay", "replay a scenario (JSON lines) through the pipeline on a simulated clock; print alerts"),
+    Command("replay", "runtime.commands.replay_cmd", "replay a scenario (JSON lines) through the pipeline on a simulated clock; print alerts"),
     Command("worker", "streams.worker", "run a streams worker: identity resolution, correlation rules, alerts"),
     Command("dispatcher", "consumers.dispatcher_service", "deliver alerts: ledger, SMS (Twilio) and e-mail (SMTP) or the outbox, retries, failover"),
     Command("webhooks", "consumers.webhooks_service", "serve Twilio status/inbound-SMS callbacks and e-mail ack links"),

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition, KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from runtime.settings import Settings
 
@@ -161,6 +162,28 @@ def make_consumer(settings: Settings, *topics: str, group_id: str | None = None,
                   **overrides: Any) -> KafkaConsumer:
     """A kafka-python consumer of byte keys and values, subscribed to `topics` when given."""
     return KafkaConsumer(*topics, **consumer_config(settings, group_id=group_id, **overrides))
+
+
+def read_all(settings: Settings, *topics: str, timeout_s: float = 30.0) -> list[Any]:
+    """Every record now on `topics` (full names), read without a group from the beginning to the end offsets."""
+    consumer = make_consumer(settings)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {', '.join(topics)} to the end within {timeout_s:g} s")
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
 
 
 def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:

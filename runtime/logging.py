@@ -34,7 +34,7 @@ _SECRET_ASSIGNMENT = re.compile(
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
 
 # Client libraries that log every connection at INFO; they get settings.library_log_level.
-CHATTY_LIBRARIES = ("kafka", "aiokafka")
+CHATTY_LIBRARIES = ("kafka", "aiokafka", "alembic", "twilio")
 
 _configured = False
 _handler: logging.Handler | None = None

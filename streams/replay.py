@@ -4,13 +4,12 @@ stdout carries only the alert lines (one JSON object each); refusals, errors and
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -24,28 +23,14 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT_S = 60.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `replay`."""
-    parser.add_argument("scenario", type=Path, help="scenario file (JSON lines: events and clock advances)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help=f"longest wait, in seconds, for the pipeline to settle after a step "
-                             f"(default {DEFAULT_TIMEOUT_S:g})")
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """The CLI entry: quiet logs unless DRIVE_LOG_LEVEL is set, then replay."""
-    if "DRIVE_LOG_LEVEL" not in os.environ:  # stdout is the product; stderr only for what matters
-        from runtime.logging import configure_logging
-
-        configure_logging(settings.model_copy(update={"log_level": "ERROR"}), force=True)
-    return replay(args.scenario, settings, timeout_s=args.timeout)
-
-
 def replay(scenario_path: Path | str, settings: Settings, out: IO[str] | None = None, *,
-           err: IO[str] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:
+           err: IO[str] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+           then: Callable[[Settings], None] | None = None) -> int:
     """Replays a scenario through broker, intake and worker; prints each new alert as a JSON line to `out` (stdout).
 
-    Returns 0 when done (refused lines included), 1 when the pipeline failed, 2 for a bad scenario file.
+    `then(settings)` runs after the scenario, worker stopped, while the broker and its topics still exist
+    (e.g. to deliver the alerts). Returns 0 when done (refused lines included), 1 when the pipeline failed,
+    2 for a bad scenario file.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
@@ -61,8 +46,11 @@ def replay(scenario_path: Path | str, settings: Settings, out: IO[str] | None = 
         settings = replay_settings(settings, Path(workdir))
         try:
             with broker_for(settings) as bootstrap:
-                return asyncio.run(_replay(steps, path.name, with_bootstrap(settings, bootstrap), Path(workdir),
-                                           out, err, timeout_s))
+                settings = with_bootstrap(settings, bootstrap)
+                status = asyncio.run(_replay(steps, path.name, settings, Path(workdir), out, err, timeout_s))
+                if status == 0 and then is not None:
+                    then(settings)
+                return status
         except ScenarioError as exc:  # found while running, e.g. an advance before any accepted event
             print(f"drive-alerts replay: {path}: {exc}", file=err)
             return 2

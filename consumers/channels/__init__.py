@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 SMS, EMAIL = "SMS", "EMAIL"
 
@@ -35,11 +35,11 @@ class Channel(Protocol):
     def find_sent(self, message: OutgoingMessage, since: datetime) -> str | None: ...
 
 
-def build_channels(settings: Any) -> dict[str, Channel]:
+def build_channels(settings: Any, outbox_stream: IO[str] | None = None) -> dict[str, Channel]:
     """SMS through Twilio and e-mail through SMTP when configured; each unconfigured channel uses the outbox."""
     from consumers.channels.outbox import Outbox
 
-    outbox = Outbox(settings.data_dir / "outbox.jsonl")
+    outbox = Outbox(settings.data_dir / "outbox.jsonl", outbox_stream)
     channels: dict[str, Channel] = {SMS: outbox.for_channel(SMS), EMAIL: outbox.for_channel(EMAIL)}
     if settings.twilio_account_sid and settings.twilio_auth_token:
         from consumers.channels.sms import TwilioSms

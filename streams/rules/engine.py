@@ -1,6 +1,6 @@
 """The correlation engine: apply(state, event, now) and on_tick(state, now) -> (new state, alerts); pure.
 
-Time and order (also in TIME.md):
+Time and order (also in the README, "Time, order and duplicates"):
 - Facts are judged at the event's occurred_at, never at arrival: a breach is a breach iff a matching condition
   was in force at that instant (starts_at <= t < end, where a source's discharge, expiry, revocation or removal by
   variation moves the end to when that happened). Contact after a condition ended, or before it started, is not a

@@ -35,6 +35,13 @@ def test_sms_carries_drive_severity_code_text_and_ack_instruction() -> None:
     assert rendered.body.count("DRIVE HIGH") == 1
 
 
+def test_the_streams_alert_ref_gives_way_to_the_ack_code() -> None:
+    """The alert-id prefix the streams put in a text is dropped, so a recipient sees one reference: the ack code."""
+    rendered = render_sms(facts())
+    assert "ALT5C2E9" not in rendered.body
+    assert rendered.body.startswith("DRIVE HIGH alert KQXMZR: released from police custody")
+
+
 def test_sms_fits_two_gsm7_segments_with_many_texts() -> None:
     """Texts joined for one staff member are clipped so the body stays within 306 septets."""
     rendered = render_sms(facts(*[STREAMS_TEXT] * 6))

@@ -9,11 +9,13 @@ from kafka import KafkaConsumer, TopicPartition
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
-def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 15.0, **config: Any) -> list[Record]:
+def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 15.0, *, to_end: bool = False,
+               **config: Any) -> list[Record]:
     """Read up to n records of `topic` from the beginning of every partition as (key, value, headers).
 
     Returns fewer than n when the timeout passes first, so callers assert on the length. Records of one
-    partition come in offset order; partitions are interleaved as fetched.
+    partition come in offset order; partitions are interleaved as fetched. `to_end`: stop as soon as every
+    partition is read to the end offsets found at the start — only for callers that flushed their producer.
     """
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                              allow_auto_create_topics=False, **config)
@@ -22,8 +24,11 @@ def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 15.0, **conf
         partitions = _wait_for_partitions(consumer, topic, deadline)
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions) if to_end else None
         records: list[Record] = []
         while len(records) < n and time.monotonic() < deadline:
+            if ends is not None and all(consumer.position(tp) >= ends[tp] for tp in partitions):
+                break
             batches = consumer.poll(timeout_ms=200, max_records=n - len(records))
             for batch in batches.values():
                 records.extend((r.key, r.value, list(r.headers or [])) for r in batch)

@@ -32,5 +32,5 @@ def real_intake(settings: Settings, database_url: str, producer: Any = None) -> 
 def read_records(settings: Settings, topic: str, n: int, timeout: float = 15.0) -> list[tuple[str, dict]]:
     """Up to n (key, decoded datum) pairs of a short-named topic, read with a plain kafka-python consumer."""
     codec = AvroCodec(prefix=settings.topic_prefix)
-    raw = read_topic(settings.kafka_bootstrap, settings.topic(topic), n, timeout=timeout)
+    raw = read_topic(settings.kafka_bootstrap, settings.topic(topic), n, timeout=timeout, to_end=True)
     return [(key.decode(), codec.decode(value)) for key, value, _ in raw]

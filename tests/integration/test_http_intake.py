@@ -60,7 +60,7 @@ class Stack:
     def read(self, topic: str, n: int = 100, timeout: float = 2.0) -> list[tuple[bytes, dict[str, Any]]]:
         """Flush, then every record on a topic as (key, decoded value)."""
         self.intake.flush()
-        records = read_topic(self.settings.kafka_bootstrap, self.settings.topic(topic), n, timeout)
+        records = read_topic(self.settings.kafka_bootstrap, self.settings.topic(topic), n, timeout, to_end=True)
         return [(key, self.codec.decode(value)) for key, value, _ in records]
 
 
@@ -308,7 +308,7 @@ async def test_person_name_never_leaves_in_clear(client: TestClient, stack: Stac
     stack.intake.flush()
     bootstrap = stack.settings.kafka_bootstrap
     raw_records = [r for t in ("incident", "dead-letter")
-                   for r in read_topic(bootstrap, stack.settings.topic(t), 100, timeout=3.0)]
+                   for r in read_topic(bootstrap, stack.settings.topic(t), 100, timeout=3.0, to_end=True)]
     assert len(raw_records) == 5
     for key, value, _ in raw_records:
         assert NAME.encode() not in (key or b"") + (value or b"")

@@ -101,7 +101,7 @@ def test_unpublished_row_is_published_once_after_restart(settings: Any, database
         assert restarted.republish_pending() == 1
         assert restarted.republish_pending() == 0
         assert restarted.journal.count(pending_only=True) == 0
-        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0)
+        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0, to_end=True)
         codec = AvroCodec(prefix=settings.topic_prefix)
         assert [codec.decode(value)["event_id"] for _, value, _ in records] == [record["event_id"]]
     finally:
@@ -124,9 +124,9 @@ def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str)
         intake.refuse(ORIGIN, b"not json", "body is not valid JSON")
         assert intake.reseed_all() == 3
         codec = AvroCodec(prefix=settings.topic_prefix)
-        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0)
+        records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0, to_end=True)
         assert [codec.decode(v)["event_id"] for _, v, _ in records] == [first["event_id"], second["event_id"]] * 2
-        assert len(read_topic(settings.kafka_bootstrap, settings.topic("dead-letter"), 10, timeout=3.0)) == 2
+        assert len(read_topic(settings.kafka_bootstrap, settings.topic("dead-letter"), 10, timeout=3.0, to_end=True)) == 2
     finally:
         producer.close()
         engine.dispose()

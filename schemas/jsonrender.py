@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from schemas import registry
-from schemas._schemawalk import Schema, named_types, resolve, type_name
+from schemas._schemawalk import Schema, resolve, type_name
 from schemas.catalogue import EVENT_TYPES
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,23 +22,12 @@ def iso_timestamp(moment: datetime | int) -> str:
     return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
 
 
-@cache
-def _schema(topic: str) -> Schema:
-    return registry.schema_for(topic)
-
-
-@cache
-def _names(topic: str) -> dict[str, tuple[Schema, str | None]]:
-    return named_types(_schema(topic))
-
-
 class JsonWriter:
     """Renders datums of one topic's latest schema in the JSON form."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.schema = _schema(topic)  # shared and cached: never mutated
-        self.names = _names(topic)
+        self.schema, self.names = registry.latest_with_names(topic)  # shared and cached: never mutated
 
     def render(self, datum: dict[str, Any]) -> dict[str, Any]:
         """The JSON form of a datum (optional fields that are null are left out)."""

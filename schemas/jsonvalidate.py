@@ -5,11 +5,10 @@ import base64
 import binascii
 import re
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from schemas import registry
-from schemas._schemawalk import Schema, full_name, named_types, resolve, type_name
+from schemas._schemawalk import Schema, full_name, resolve, type_name
 from schemas.catalogue import EVENT_TYPES, NO_PERSON_EVENT_TYPES
 from schemas.errors import FieldError
 
@@ -42,23 +41,12 @@ def join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-@cache
-def _schema(topic: str) -> Schema:
-    return registry.schema_for(topic)
-
-
-@cache
-def _names(topic: str) -> dict[str, tuple[Schema, str | None]]:
-    return named_types(_schema(topic))
-
-
 class JsonReader:
     """Converts one JSON-form record of a topic to an Avro datum of its latest schema, collecting errors."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.schema = _schema(topic)  # shared and cached: never mutated
-        self.names = _names(topic)
+        self.schema, self.names = registry.latest_with_names(topic)  # shared and cached: never mutated
         self.errors: list[FieldError] = []
 
     def error(self, path: str, message: str) -> object:

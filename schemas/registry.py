@@ -18,6 +18,7 @@ from typing import Any
 
 import fastavro
 
+from schemas._schemawalk import named_types
 from schemas.catalogue import CATALOGUE
 
 Schema = dict[str, Any]
@@ -137,3 +138,10 @@ def schema_fingerprint(topic: str, version: int) -> str:
     """SHA-256 of the resolved schema's JSON with sorted keys; pinned in ids.json to freeze published versions."""
     text = json.dumps(schema_for(topic, version), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def latest_with_names(topic: str) -> tuple[Any, dict[str, tuple[Any, str | None]]]:
+    """The topic's latest resolved schema and its named types by full name (shared and cached: never mutate)."""
+    schema = schema_for(topic)
+    return schema, named_types(schema)

@@ -255,13 +255,18 @@ def run_filedrop(settings: Any, stop: threading.Event | None = None, once: bool 
 
     root = settings.filedrop_dir or settings.data_dir / "filedrop"
     mappings = feed_mappings(settings)
+    from runtime.metrics_server import start_metrics_server
+
     with intake_session(settings) as (intake, _settings):
+        metrics = None if once else start_metrics_server(settings.metrics_host, settings.filedrop_metrics_port)
         drop = FileDrop(root, intake, mappings, settings.filedrop_poll_s, max_bytes=settings.filedrop_max_bytes,
                         settle_s=settings.filedrop_settle_s)
         if once:
             drop.run_once()
         else:
             drop.run(stop or signal_stop())
+        if metrics is not None:
+            metrics.stop()
     return 0
 
 

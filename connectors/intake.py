@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import structlog
 
+from connectors.metrics import count_dead_letter, count_record
 from connectors.journal import Journal, JournalEntry
 from connectors.pseudonymise import HASH_FIELD, NameHasher, reduce_record, scrub_raw
 from connectors.publisher import DEAD_LETTER_TOPIC, Publisher, dead_letter_key
@@ -103,12 +104,14 @@ class Intake:
     # ------------------------------------------------------------------ public API
 
     def submit(self, topic: str, record: object, origin: Origin, raw: bytes | None = None,
-               content_type: str = "application/json", clear_names: Iterable[str] = ()) -> Outcome:
+               content_type: str = "application/json", clear_names: Iterable[str] = (),
+               name_hashed: bool = False) -> Outcome:
         """Validate one record, reduce names at the door, journal it (dedupe by event_id), publish it.
 
         Refused records go to the dead-letter topic with their origin, raw payload (names hashed,
         see pseudonymise.scrub_raw; without `raw` the name-reduced record as JSON) and reason.
         `clear_names`: clear names the caller knows are in `raw` (e.g. a CSV name column), to be hashed there too.
+        `name_hashed`: the record already carries name_hash (a dead-letter replay: names were hashed at the door).
         """
         with self._lock:
             self._drain()
@@ -126,7 +129,7 @@ class Intake:
                 return refuse("UNKNOWN_TOPIC", (FieldError("", reason),), reason, intended=None)
             if not isinstance(record, dict):
                 return refuse("NOT_AN_OBJECT", (FieldError("", "must be a JSON object"),), "record is not a JSON object")
-            if HASH_FIELD in record:
+            if HASH_FIELD in record and not name_hashed:
                 err = FieldError(HASH_FIELD, "must not be sent: send person_name, it is hashed at the door")
                 return refuse("VALIDATION_FAILED", (err,), _summary([err]))
             try:
@@ -229,6 +232,7 @@ class Intake:
             connector=origin.connector, location=origin.location, received_at=dead_letter["refused_at"],
         ))
         self._send(entry)
+        count_dead_letter(origin.agency, code)
         self._log(status, origin, topic, event_id, code=code, errors=[e.path for e in errors])
         return Outcome(status, event_id, errors, reason)
 
@@ -265,14 +269,15 @@ class Intake:
 
     @staticmethod
     def _log(status: str, origin: Origin, topic: str | None, event_id: str | None, **extra: Any) -> None:
+        count_record(status, topic, origin.agency)
         log.info("intake.record", status=status, connector=origin.connector, agency=origin.agency,
                  topic=topic, event_id=event_id, **extra)
 
 
 def build_intake(settings: Any, engine: Any, producer: Any) -> Intake:
     """The Intake of a process: journal on `engine`, publisher on `producer`, codec and hasher from settings."""
-    from schemas.codec import AvroCodec
+    from runtime.codec import codec_for
 
     prefix = settings.topic_prefix
-    publisher = Publisher(producer, AvroCodec(prefix=prefix), prefix)
+    publisher = Publisher(producer, codec_for(settings), prefix)
     return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key), prefix=prefix)

@@ -10,6 +10,7 @@ from connectors.agencies import AgencyRegistry
 from connectors.http_intake import make_app
 from connectors.session import intake_session
 from runtime.logging import configure_logging, get_logger
+from runtime.metrics_server import add_metrics_route
 
 log = get_logger("connectors.intake_service")
 
@@ -20,6 +21,7 @@ def run_intake(settings: Any) -> int:
     with intake_session(settings) as (intake, settings):
         log.info("intake.starting", host=settings.intake_host, port=settings.intake_port)
         app = make_app(settings, intake, AgencyRegistry.from_settings(settings))
+        add_metrics_route(app)
         web.run_app(app, host=settings.intake_host, port=settings.intake_port, print=None, access_log=None)
     return 0
 

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from consumers import metrics
 from consumers.ledger import (
     LedgerAlert, Staff, alert_by_ack_code, audit, deliveries_of, get_alert, recipients_of,
 )
@@ -102,6 +103,7 @@ def acknowledge(session: Session, alert_code_or_id: str, staff_id: str, via: str
               staff_id=staff_id, channel=via,
               detail={"code": alert.ack_code, "via": via, "first_by": alert.acknowledged_by})
         return AckOutcome(ALREADY_ACKNOWLEDGED, alert.alert_id, alert.ack_code, staff_id)
+    metrics.observe_ack(alert.severity, alert.received_at, now)
     audit(session, "ACKNOWLEDGED", at=now, alert_id=alert.alert_id, subject_id=alert.subject_id,
           staff_id=staff_id, channel=via,
           detail={"code": alert.ack_code, "via": via, "escalation_level": alert.escalation_level})

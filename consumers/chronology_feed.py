@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.chronology_summary import summarise
 from consumers.ledger import ChronologyEvent
+from runtime.codec import codec_for
 from runtime.logging import get_logger
 from schemas.codec import AvroCodec
 from schemas.errors import CodecError
@@ -29,18 +30,6 @@ def _header(headers: Iterable[tuple[str, Any]] | None, name: str) -> str | None:
         if key == name:
             found = value.decode() if isinstance(value, bytes | bytearray) else str(value)
     return found
-
-
-def codec_for(settings: Any) -> AvroCodec:
-    """The Avro codec: the schema registry when configured, else the shipped id table."""
-    if settings.schema_registry_url:
-        from runtime.schema_registry import ConfluentSchemaIds
-
-        password = settings.schema_registry_password
-        ids = ConfluentSchemaIds(settings.schema_registry_url, settings.schema_registry_username,
-                                 password.get_secret_value() if password else None)
-        return AvroCodec(ids, prefix=settings.topic_prefix)
-    return AvroCodec(prefix=settings.topic_prefix)
 
 
 def ingest_record(session: Session, codec: AvroCodec, key: bytes | None, value: bytes | None,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime.logging import get_logger
+from runtime.codec import codec_for
 from schemas.codec import AvroCodec
 
 log = get_logger(__name__)
@@ -31,7 +32,7 @@ class DeliveryPublisher:
     def __init__(self, producer: Any, settings: Any, codec: AvroCodec | None = None) -> None:
         self.producer = producer
         self.topic = settings.topic(DELIVERY_TOPIC)
-        self.codec = codec or AvroCodec(prefix=settings.topic_prefix)
+        self.codec = codec or codec_for(settings)
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeliveryPublisher:

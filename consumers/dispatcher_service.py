@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from consumers import directory, ledger
+from consumers import directory, ledger, metrics
 from consumers.ack_links import ack_link
 from consumers.chronology_feed import consume as consume_chronology
 from consumers.escalation import run_escalations
@@ -19,12 +19,13 @@ from consumers.delivery_events import DeliveryPublisher
 from consumers.dispatcher import dispatch_alert, parse_channel_plan
 from consumers.reconcile import reconcile
 from consumers.sender import Sender
+from runtime.codec import codec_for
 from runtime.logging import get_logger
-from schemas.codec import AvroCodec
 from schemas.errors import CodecError
 from schemas.events import Alert, event_from_datum
 
 log = get_logger(__name__)
+READY = threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
 CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled with an alert is applied before it
 
 
@@ -39,7 +40,7 @@ class DispatcherService:
         self.now = now
         self.publisher = publisher
         self.plan = parse_channel_plan(settings.channels_by_severity)
-        self.codec = AvroCodec(prefix=settings.topic_prefix)
+        self.codec = codec_for(settings)
         self.consumer = consumer
         self.poll_ms = poll_ms
         self.sender = Sender(sessions, channels or build_channels(settings), settings, publisher=publisher, now=now,
@@ -61,7 +62,10 @@ class DispatcherService:
             for record in by_topic["alert"]:
                 datum = self._decode(record, "alert")
                 if datum is not None:
-                    recorded += dispatch_alert(session, Alert.from_datum(datum), self.plan, self.now())
+                    alert = Alert.from_datum(datum)
+                    if dispatch_alert(session, alert, self.plan, self.now()):
+                        recorded += 1
+                        metrics.count_alert(alert.rule, getattr(alert.severity, "value", str(alert.severity)))
         return recorded
 
     def _decode(self, record: Any, short: str) -> dict[str, Any] | None:
@@ -135,6 +139,7 @@ def run_service(settings: Any, stop: threading.Event, *, now: Callable[[], datet
     for thread in threads:
         thread.start()
     log.info("dispatcher_started", topics=[settings.topic(t) for t in CONSUMED])
+    READY.set()
     try:
         service.consume(stop)
     finally:
@@ -162,8 +167,15 @@ def run_dispatcher(settings: Any) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with broker_for(settings) as bootstrap:
-        run_service(with_bootstrap(settings, bootstrap), stop)
+    from runtime.metrics_server import start_metrics_server
+
+    metrics = start_metrics_server(settings.metrics_host, settings.dispatcher_metrics_port, READY.is_set)
+    try:
+        with broker_for(settings) as bootstrap:
+            run_service(with_bootstrap(settings, bootstrap), stop)
+    finally:
+        if metrics is not None:
+            metrics.stop()
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from consumers import ledger
+from consumers import ledger, metrics
 from consumers.channels import EMAIL, Channel, OutgoingMessage
 from consumers.channels.email import message_id_for
 from consumers.delivery_events import DeliveryPublisher
@@ -96,6 +96,8 @@ class Sender:
                                  "attempts": row.attempts, "provider_message_id": provider_id})
             session.commit()
             staff_id, channel, alert_id = row.staff_id, row.channel, row.alert_id
+            metrics.observe_delivery(session, channel, alert.raised_at, alert.trigger_event_ids, now)
+        metrics.count_delivery(channel, "sent")
         log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
         self._publish("SENT", alert_id, now, staff_id, channel, None)
 
@@ -120,6 +122,7 @@ class Sender:
             code = fault.code if not fault.transient else f"MAX_ATTEMPTS:{fault.code}"
             self.mark_failed(session, row, PermanentFault(code), now)
             staff_id, channel, alert_id = row.staff_id, row.channel, row.alert_id
+        metrics.count_delivery(channel, "failed")
         self._publish("FAILED", alert_id, now, staff_id, channel, code)
         return ledger.FAILED
 

@@ -11,6 +11,7 @@ from consumers.delivery_events import DeliveryPublisher
 from consumers.webhooks import WebhookDeps, make_app
 from runtime.db import make_engine, upgrade
 from runtime.logging import configure_logging, get_logger
+from runtime.metrics_server import add_metrics_route
 from schemas.events import DeliveryEvent
 
 log = get_logger(__name__)
@@ -40,6 +41,7 @@ def run_webhooks(settings: Any) -> int:
         log.warning("delivery_events_not_published", reason="no Kafka bootstrap; the audit trail still records all")
     try:
         app = make_app(WebhookDeps(settings=settings, engine=engine, publish=publisher_of(publisher)))
+        add_metrics_route(app)
         log.info("webhooks_starting", host=settings.webhooks_host, port=settings.webhooks_port,
                  public_base_url=settings.public_base_url)
         web.run_app(app, host=settings.webhooks_host, port=settings.webhooks_port, print=None, access_log=None)

@@ -32,7 +32,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "runtime.commands.topics_cmd", "provision topics from the catalogue (topics apply [--dry-run])"),
     Command("filedrop", "connectors.filedrop", "read agency CSV / JSON-lines extracts dropped in the file-drop folders"),
     Command("sqlpoll", "connectors.sqlpoll", "poll agency SQL tables and views declared in the feed mappings"),
-    Command("demo", "runtime.commands.demo_cmd", "run the embedded pipeline on sample multi-agency data, print it, exit"),
+    Command("up", "runtime.commands.up_cmd", "run the whole pipeline on this machine (broker, intake, worker, dispatcher, webhooks, file drop)"),
+    Command("demo", "runtime.commands.demo_cmd", "run `up` with sample multi-agency data, print the alerts and messages delivered, exit"),
     Command("intake", "connectors.intake_service", "run the HTTP intake (POST /v1/topics/{topic}/events)"),
     Command("replay", "runtime.commands.replay_cmd", "replay a scenario (JSON lines) through the pipeline on a simulated clock; print alerts"),
     Command("worker", "streams.worker", "run a streams worker: identity resolution, correlation rules, alerts"),
@@ -40,6 +41,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("webhooks", "consumers.webhooks_service", "serve Twilio status/inbound-SMS callbacks and e-mail ack links"),
     Command("audit", "consumers.audit_query", "who was told what, when: --subject S | --alert A | --recipient R [--json]"),
     Command("chronology", "consumers.chronology", "render one subject's multi-agency chronology (Markdown or HTML)"),
+    Command("db", "runtime.commands.db_cmd", "run database migrations (db upgrade [--revision REV] | db current)"),
+    Command("dead-letters", "runtime.commands.dead_letters_cmd", "list, show or replay dead letters (list | show ID | replay ID...|--all [--dry-run])"),
+    Command("bench", "runtime.commands.bench_cmd", "capacity check: raw broker ceiling, pipeline throughput, latency, state, replay"),
+    Command("deploy", "runtime.commands.deploy_cmd", "deployment helpers (deploy strimzi-topics: KafkaTopic YAML from the catalogue)"),
 )
 
 # Global options: each dest is a Settings field.

@@ -47,10 +47,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = sa.create_engine(url, **kwargs)
     sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
+def _begin_immediate(connection: sa.Connection) -> None:
+    # A deferred transaction that reads, then writes after another process committed fails at once with
+    # "database is locked" (WAL snapshot conflict; the busy timeout does not apply). Taking the write lock
+    # at BEGIN makes concurrent writers (intake, dispatcher, webhooks) wait their turn instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver must not BEGIN by itself: _begin_immediate does
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

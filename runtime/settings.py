@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(10.0, description="Timeout of one SMTP conversation step (s).")
     smtp_ca_file: Path | None = Field(None, description="CA bundle to verify the SMTP server's certificate (default: the system store).")
 
+    # --- observability (each process serves /metrics, /healthz and /readyz)
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics/health servers of the worker, dispatcher and file drop listen on (the intake and webhooks serve /metrics on their own port).")
+    worker_metrics_port: int = Field(9101, description="Port of the streams worker's /metrics, /healthz and /readyz; 0 turns it off.")
+    dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
+    filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
+
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     library_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level of the chatty client libraries (kafka-python, aiokafka); never below log_level.")

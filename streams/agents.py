@@ -1,8 +1,9 @@
 """The faust agents: resolve (agency topics), registry (case topic), correlate (subject-events) and the wall ticker."""
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
@@ -13,7 +14,7 @@ from streams.clock import wall_now
 from streams.correlate import Correlator, decode_event
 from streams.messages import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
 from streams.metrics import DEAD_LETTERS, FORWARDED, NOT_A_SUBJECT, RECORDS, REGISTRY_REFRESHES
-from streams.publish import AlertPublisher, dead_letter_of
+from streams.publish import AlertPublisher, StreamFailure, dead_letter_of
 from streams.registry import CASE, RegistryReader
 from streams.rules import NotASubject, PossibleMatch, Resolved, resolve
 from streams.ticks import send_ticks_async
@@ -86,17 +87,22 @@ class Resolver:
         FORWARDED.labels(kind).inc()
 
 
-async def guarded(app: StreamsApp, agent_key: str, message: Any, work: Awaitable[list[T]],
+# Unexpected failures (not a known-bad record) are retried in place before the record is dead-lettered:
+# a transient fault (e.g. a broker hiccup on send) must not cost an alert.
+RETRY_DELAYS_S = (0.5, 2.0, 5.0)
+
+
+async def guarded(app: StreamsApp, agent_key: str, message: Any, work: Callable[[], Awaitable[list[T]]],
                   intended_topic: str | None) -> list[T]:
-    """Runs one record's work; a failure dead-letters the record and the agent goes on. Counts the record."""
+    """Runs one record's work, retrying unexpected failures; then a failure dead-letters the record. Counts it."""
     try:
-        return await work
+        return await _with_retries(agent_key, work)
     except Exception as exc:  # noqa: BLE001 - one bad record must never stop the stream
         letter = dead_letter_of(exc, topic=message.topic, partition=message.partition, offset=message.offset,
                                 raw=message.value, intended_topic=intended_topic)
         DEAD_LETTERS.labels(letter.reason).inc()
         log.warning("stream_record_dead_lettered", agent=agent_key, reason=letter.reason,
-                    location=letter.source.location)
+                    location=letter.source.location, error=letter.errors[0].message)
         try:
             await app.publisher.dead_letter(letter)
         except Exception as send_exc:  # noqa: BLE001 - logged; the stream must go on
@@ -106,6 +112,21 @@ async def guarded(app: StreamsApp, agent_key: str, message: Any, work: Awaitable
     finally:
         app.processed[agent_key] += 1
         RECORDS.labels(agent_key).inc()
+
+
+async def _with_retries(agent_key: str, work: Callable[[], Awaitable[list[T]]]) -> list[T]:
+    for delay in RETRY_DELAYS_S:
+        try:
+            return await work()
+        except StreamFailure as failure:
+            if failure.reason != "STREAM_PUBLISH_FAILED":
+                raise  # a known-bad record: retrying cannot help
+            log.warning("stream_record_retry", agent=agent_key, error=failure.reason, in_s=delay)
+            await asyncio.sleep(delay)
+        except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered by the caller
+            log.warning("stream_record_retry", agent=agent_key, error=type(exc).__name__, in_s=delay)
+            await asyncio.sleep(delay)
+    return await work()
 
 
 def install_agents(app: StreamsApp) -> None:
@@ -127,7 +148,7 @@ def _resolve_agent(app: StreamsApp, short: str) -> Any:
         await app.registry.wait_ready()
         async for event in stream.events():
             m = event.message
-            yield await guarded(app, short, m, app.resolver.route(short, m.value, m.timestamp), short)
+            yield await guarded(app, short, m, lambda: app.resolver.route(short, m.value, m.timestamp), short)
 
     return app.agent(topic, name=f"streams.resolve-{short}")(resolve_records)
 
@@ -139,7 +160,7 @@ def _registry_agent(app: StreamsApp) -> Any:
         """Forwards each case snapshot to its subject; yields one list per record."""
         async for event in stream.events():
             m = event.message
-            yield await guarded(app, CASE, m, app.resolver.route_case(m.value), CASE)
+            yield await guarded(app, CASE, m, lambda: app.resolver.route_case(m.value), CASE)
 
     return app.agent(topic, name="streams.registry")(registry_records)
 
@@ -149,7 +170,7 @@ def _correlate_agent(app: StreamsApp) -> Any:
         """Applies each subject-events record to its subject's state; yields the alerts published for it."""
         async for event in stream.events():
             m = event.message
-            work = app.correlator.handle(m.key, m.value, m.headers, m.partition)
+            work = lambda: app.correlator.handle(m.key, m.value, m.headers, m.partition)  # noqa: E731
             yield await guarded(app, SUBJECT_EVENTS, m, work, header(m.headers, "topic"))
 
     return app.agent(app.subject_events, name="streams.correlate")(correlate_records)

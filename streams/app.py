@@ -9,6 +9,7 @@ from typing import Any
 
 import faust
 
+from runtime.codec import codec_for
 from runtime.kafka import aiokafka_config
 from runtime.settings import Settings
 from schemas.catalogue import DAY_MS
@@ -68,15 +69,8 @@ def rule_config(settings: Settings) -> RuleConfig:
 
 
 def make_codec(settings: Settings) -> AvroCodec:
-    """The Avro codec: the schema registry when configured, else the shipped id table."""
-    if settings.schema_registry_url:
-        from runtime.schema_registry import ConfluentSchemaIds
-
-        password = settings.schema_registry_password
-        ids = ConfluentSchemaIds(settings.schema_registry_url, settings.schema_registry_username,
-                                 password.get_secret_value() if password else None)
-        return AvroCodec(ids, prefix=settings.topic_prefix)
-    return AvroCodec(prefix=settings.topic_prefix)
+    """The process's Avro codec (runtime.codec: the schema registry when configured)."""
+    return codec_for(settings)
 
 
 class StreamsApp(faust.App):

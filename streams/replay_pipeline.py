@@ -13,11 +13,11 @@ import structlog
 from kafka import TopicPartition
 
 from connectors.intake import Intake, Origin, Outcome, build_intake
+from runtime.codec import codec_for
 from runtime.db import make_engine, upgrade
 from runtime.kafka import make_consumer, make_producer
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
-from schemas.codec import AvroCodec
 from streams.messages import SUBJECT_EVENTS
 from streams.replay_scenario import Publish
 
@@ -129,7 +129,7 @@ class AlertReader:
 
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topic("alert")
-        self.codec = AvroCodec(prefix=settings.topic_prefix)
+        self.codec = codec_for(settings)
         self.consumer = make_consumer(settings)
         partitions = self._partitions()
         self.consumer.assign(partitions)

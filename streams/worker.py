@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import threading
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -14,6 +15,7 @@ import structlog
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
+READY = threading.Event()  # set once `drive-alerts worker` is started; its /readyz answers from it
 READY_TIMEOUT_S = 120.0  # a restart after SIGKILL waits out the dead member's session (~25 s on Tansu)
 
 
@@ -81,6 +83,7 @@ async def _serve(settings: Settings, datadir: Path) -> None:
 
     app = create_app(settings, datadir=datadir)
     worker = await start_worker(app)
+    READY.set()
     log.info("streams_worker_ready", app_id=app.conf.id, datadir=str(datadir), clock=settings.stream_clock)
     await worker.wait_until_stopped()  # SIGTERM / SIGINT make the worker stop itself
 
@@ -89,7 +92,10 @@ def run_worker(settings: Settings) -> int:
     """Runs one streams worker until SIGTERM or SIGINT (the embedded broker when no bootstrap is set)."""
     from runtime.kafka import broker_for, with_bootstrap
 
+    from runtime.metrics_server import start_metrics_server
+
     datadir, lock = claim_datadir(settings.data_dir)
+    metrics = start_metrics_server(settings.metrics_host, settings.worker_metrics_port, READY.is_set)
     try:
         with broker_for(settings) as bootstrap:
             bound = with_bootstrap(settings, bootstrap)
@@ -98,6 +104,8 @@ def run_worker(settings: Settings) -> int:
             asyncio.run(_serve(bound, datadir))
     finally:
         lock.close()
+        if metrics is not None:
+            metrics.stop()
     return 0
 
 

@@ -32,11 +32,11 @@ def _timestamp(text: str) -> datetime:
 def _store(settings: Settings) -> Any:
     from connectors.dead_letters import DeadLetterStore
     from runtime.db import make_engine, upgrade
-    from schemas.codec import AvroCodec
+    from runtime.codec import codec_for
 
     url = settings.resolved_database_url
     upgrade(url)
-    return DeadLetterStore(make_engine(url), AvroCodec(prefix=settings.topic_prefix))
+    return DeadLetterStore(make_engine(url), codec_for(settings))
 
 
 def _show(dead: Any) -> dict[str, Any]:

@@ -23,13 +23,15 @@ class RecordingPublisher:
     """An AlertPublisher that keeps what it is given, in order; can be told to refuse alerts."""
 
     fail_alerts: bool = False
+    fail_next_alerts: int = 0  # refuse only the next n publishes (a transient fault)
     sent: list[tuple[str, Any]] = field(default_factory=list)  # ("forward"|"alert"|"dead_letter", payload)
 
     async def forward(self, subject_id: str, raw: bytes, kind: str, topic: str) -> None:
         self.sent.append(("forward", (subject_id, kind, topic, raw)))
 
     async def publish_alerts(self, alerts: list[Alert]) -> None:
-        if self.fail_alerts:
+        if self.fail_alerts or self.fail_next_alerts > 0:
+            self.fail_next_alerts -= 1
             raise ConnectionError("broker unavailable")
         self.sent.extend(("alert", a) for a in alerts)
 

@@ -22,8 +22,9 @@ def publisher():
 
 
 @pytest.fixture
-def app(tmp_path, publisher):
-    """An app whose output goes to the recording publisher."""
+def app(tmp_path, publisher, monkeypatch):
+    """An app whose output goes to the recording publisher; failed records are retried without waiting."""
+    monkeypatch.setattr("streams.agents.RETRY_DELAYS_S", (0.0, 0.0, 0.0))
     return test_app(tmp_path, publisher)
 
 
@@ -114,6 +115,15 @@ async def test_the_same_event_twice_raises_one_alert(app, publisher):
     bail_raw = encoded("bail", "BAIL_GRANTED")
     await correlate(app, ("case", encoded("case", "CASE_OPENED")), ("bail", bail_raw), ("bail", bail_raw))
     assert [a.rule for a in publisher.of("alert")] == ["release.bail"]
+
+
+async def test_a_transient_publish_failure_is_retried_and_the_alert_goes_out(app, publisher):
+    """Two refused publishes, then the broker takes it: the alert is published and nothing is dead-lettered."""
+    await correlate(app, ("case", encoded("case", "CASE_OPENED")))
+    publisher.fail_next_alerts = 2
+    [alerts] = await correlate(app, ("bail", encoded("bail", "BAIL_GRANTED")))
+    assert [a.rule for a in alerts] == ["release.bail"]
+    assert publisher.of("dead_letter") == []
 
 
 async def test_state_is_not_saved_when_the_alert_cannot_be_published(app, publisher):

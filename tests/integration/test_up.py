@@ -1,0 +1,154 @@
+"""`drive-alerts up` as an operator runs it: the whole pipeline in real processes, stopped and started again."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime.embedded_broker import free_port
+from runtime.up import demo_data
+
+pytestmark = pytest.mark.integration
+DRIVE = [sys.executable, "-c", "from runtime.cli import main; raise SystemExit(main())"]
+PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT",
+                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT")
+
+
+def _env(data_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
+    env.update({name: str(port) for name, port in ports.items()}, DRIVE_DATA_DIR=str(data_dir))
+    return env
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def _start_up(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    out = open(data_dir.parent / f"up-{time.monotonic_ns()}.out", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([*DRIVE, "up"], env=_env(data_dir, ports), stdout=out, stderr=subprocess.STDOUT)
+    ready = [f"http://127.0.0.1:{ports[name]}/readyz" for name in PORT_SETTINGS]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, Path(out.name).read_text()[-3000:]
+        if all(_get(url)[0] == 200 for url in ready):
+            return process
+        time.sleep(0.5)
+    process.kill()
+    raise AssertionError("drive-alerts up never became ready:\n" + Path(out.name).read_text()[-3000:])
+
+
+def _stop_up(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _post(port: int, post: demo_data.Post) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/topics/{post.topic}/events", data=json.dumps(post.value).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {demo_data.DEV_KEYS[post.agency]}"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def _delivered_rules(db: Path) -> dict[str, int]:
+    """rule -> messages sent, from the ledger."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT a.rule, COUNT(*) FROM deliveries d JOIN alerts a USING (alert_id) "
+                            "WHERE d.state = 'sent' GROUP BY a.rule").fetchall()
+    return dict(rows)
+
+
+def _wait_for_rules(db: Path, rules: set[str], timeout_s: float = 90) -> dict[str, int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                delivered = _delivered_rules(db)
+            except sqlite3.OperationalError:  # tables not migrated yet
+                delivered = {}
+            if rules <= delivered.keys():
+                return delivered
+        time.sleep(0.5)
+    raise AssertionError(f"not delivered within {timeout_s}s: {sorted(rules)}")
+
+
+def _outbox(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / "outbox.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _breach(now: datetime) -> demo_data.Post:
+    """A victim reports contact, which breaches only the no-contact condition of the bail posted before the restart."""
+    value = {"event_id": "up-test-breach-1", "event_type": "BREACH_REPORTED",
+             "source": {"agency": "police.demo", "system": "niche-rms"},
+             "person_ids": [{"scheme": "PNC", "value": demo_data.PNC["DRV-0101"]}],
+             "occurred_at": demo_data.iso(now - timedelta(minutes=20)), "recorded_at": demo_data.iso(now),
+             "schema_version": 1,
+             "details": {"breach_ref": "BR-UP-1", "condition_kind": "NO_CONTACT", "bail_ref": "WM-BAIL-7781",
+                         "reported_by": "VICTIM", "protected_person_ref": "VIC-0101", "force_area": "WM"}}
+    return demo_data.Post("breach", value, "breach")
+
+
+def test_up_restarted_keeps_state_and_resends_nothing(tmp_path: Path) -> None:
+    """A breach posted after a restart is judged against bail posted before it, and nothing delivered is sent again."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ports = {name: free_port() for name in PORT_SETTINGS}
+    db = data_dir / "drive-alerts.db"
+    now = datetime.now(UTC)
+    story = {p.value["event_id"]: p for p in demo_data.agency_events(now)}
+
+    process = _start_up(data_dir, ports)
+    try:
+        for post in [*demo_data.registry(now), story["demo-wm-bail-7781"], story["demo-wm-cus-0101"]]:
+            assert _post(ports["DRIVE_INTAKE_PORT"], post) == 202
+        _wait_for_rules(db, {"release.bail", "release.custody"})
+        status, metrics = _get(f"http://127.0.0.1:{ports['DRIVE_INTAKE_PORT']}/metrics")
+        assert status == 200 and 'drive_intake_records_total{agency="police.demo",status="accepted",topic="bail"}' \
+            in metrics
+        status, metrics = _get(f"http://127.0.0.1:{ports['DRIVE_DISPATCHER_METRICS_PORT']}/metrics")
+        assert status == 200 and 'drive_alerts_recorded_total{rule="release.bail",severity="HIGH"} 1.0' in metrics
+        assert re.search(r'drive_end_to_end_latency_seconds_count\{channel="(SMS|EMAIL)"\} [1-9]', metrics)
+    finally:
+        assert _stop_up(process) == 0
+    sent_before = _outbox(data_dir)
+    assert len(sent_before) == sum(_delivered_rules(db).values())
+
+    process = _start_up(data_dir, ports)
+    try:
+        assert _post(ports["DRIVE_INTAKE_PORT"], _breach(datetime.now(UTC))) == 202
+        _wait_for_rules(db, {"breach.no_contact"})
+    finally:
+        assert _stop_up(process) == 0
+    sent = _outbox(data_dir)
+    keys = [(line["alert_id"], line["staff_id"], line["channel"]) for line in sent]
+    assert len(keys) == len(set(keys)), "a message was delivered twice"
+    assert sent[:len(sent_before)] == sent_before
+    assert _delivered_rules(db)["breach.no_contact"] == len(sent) - len(sent_before)
+    assert {line["staff_id"] for line in sent[len(sent_before):]} == {"staff-cm-01", "staff-idva-07"}

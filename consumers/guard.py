@@ -12,8 +12,7 @@ from enum import StrEnum
 from functools import cache
 
 import schemas.enums as enums
-import streams.rules.text as rule_text
-from streams.rules.catalogue import CATALOGUE
+from schemas.alert_text import phrases
 
 # Words of this package's own templates (render.py) and of the streams' text templates and details.
 TEMPLATE_WORDS = """
@@ -42,11 +41,8 @@ def _words(text: str) -> set[str]:
 def vocabulary() -> frozenset[str]:
     """Every known word (lower case): templates, rule phrases and actions, and enum symbols of the contract."""
     words = _words(TEMPLATE_WORDS)
-    for rule in CATALOGUE.values():
-        words |= _words(rule.phrase)
-    for name in ("_MANAGER_ACTION", "_IDVA_ACTION", "_RULE_ACTION"):
-        for phrase in getattr(rule_text, name, {}).values():
-            words |= _words(phrase)
+    for phrase in phrases():
+        words |= _words(phrase)
     for value in vars(enums).values():
         if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
             for member in value:

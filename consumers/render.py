@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from consumers.guard import is_safe, unsafe_token_count
-from streams.rules.catalogue import CATALOGUE
+from schemas.alert_text import RULE_PHRASES
 
 SMS_MAX_SEPTETS = 306  # two concatenated GSM-7 segments of 153
 GSM7_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -75,9 +75,8 @@ def _clip_septets(text: str, budget: int) -> str:
 
 
 def rule_phrase(rule: str) -> str:
-    """The rule's phrase from the catalogue, else its id in words."""
-    found = CATALOGUE.get(rule)
-    return found.phrase if found else re.sub(r"[._]+", " ", rule).strip().lower()
+    """The rule's phrase from the wording contract, else its id in words."""
+    return RULE_PHRASES.get(rule) or re.sub(r"[._]+", " ", rule).strip().lower()
 
 
 def _core_text(text: str, facts: MessageFacts) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemas.alert_text import RULE_PHRASES
 from schemas.enums import ConditionKind, Severity
 
 
@@ -23,51 +24,49 @@ class Rule:
     severity: Severity
     recipients: Recipients
     description: str
-    phrase: str  # what happened, a few words, no personal data
+
+    @property
+    def phrase(self) -> str:
+        """What happened in a few words, no personal data (the wording contract: schemas.alert_text)."""
+        return RULE_PHRASES[self.rule_id]
 
 
 C, H, M = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
 V, P, CM = Recipients.VICTIM, Recipients.PERPETRATOR, Recipients.CASE_MANAGER
 
 BREACH_NO_CONTACT = Rule("breach.no_contact", C, V, "contact with a person protected by an active no-contact "
-                         "condition (breach report or a domestic incident naming them)", "no-contact breach")
+                         "condition (breach report or a domestic incident naming them)")
 BREACH_EXCLUSION_ZONE = Rule("breach.exclusion_zone", C, V, "presence in an actively excluded place (breach report "
-                             "or EM zone entry)", "exclusion zone breach")
-BREACH_CURFEW = Rule("breach.curfew", C, V, "breach of an active curfew", "curfew breach")
-BREACH_SCHOOL = Rule("breach.school", C, V, "approach to a school named by an active condition", "school "
-                     "exclusion breach")
-BREACH_OTHER = Rule("breach.other", C, V, "breach of another active condition (residence, other)",
-                    "condition breach")
+                             "or EM zone entry)")
+BREACH_CURFEW = Rule("breach.curfew", C, V, "breach of an active curfew")
+BREACH_SCHOOL = Rule("breach.school", C, V, "approach to a school named by an active condition")
+BREACH_OTHER = Rule("breach.other", C, V, "breach of another active condition (residence, other)")
 BREACH_UNVERIFIED = Rule("breach.unverified", H, CM, "a breach report matched no condition on record within the "
-                         "late grace", "breach reported, condition not on record")
-BREACH_EM_TAMPER = Rule("breach.em_tamper", H, P, "EM tag tamper, or signal lost (not restored)",
-                        "EM tag tamper or signal loss")
-RELEASE_CUSTODY = Rule("release.custody", H, P, "released from police custody (bailed, RUI, NFA, other)",
-                       "released from police custody")
-RELEASE_BAIL = Rule("release.bail", H, P, "bail granted, or released under investigation from custody",
-                    "released on bail or under investigation")
-RELEASE_PRISON = Rule("release.prison", H, P, "released from prison", "released from prison")
+                         "late grace")
+BREACH_EM_TAMPER = Rule("breach.em_tamper", H, P, "EM tag tamper, or signal lost (not restored)")
+RELEASE_CUSTODY = Rule("release.custody", H, P, "released from police custody (bailed, RUI, NFA, other)")
+RELEASE_BAIL = Rule("release.bail", H, P, "bail granted, or released under investigation from custody")
+RELEASE_PRISON = Rule("release.prison", H, P, "released from prison")
 RELEASE_REMAND_ENDED = Rule("release.remand_ended", H, P, "remand ended: bail granted, released, acquitted or "
-                            "case dismissed while remanded", "remand ended, released")
-INCIDENT_NEW = Rule("incident.new", H, V, "a new domestic abuse incident", "new DA incident")
+                            "case dismissed while remanded")
+INCIDENT_NEW = Rule("incident.new", H, V, "a new domestic abuse incident")
 INCIDENT_POSSIBLE_NEW_VICTIM = Rule("incident.possible_new_victim", H, CM, "an incident names a victim not "
-                                    "linked to the case (serial pattern)", "incident names a victim not linked "
-                                    "to the case")
+                                    "linked to the case (serial pattern)")
 CONDITIONS_WEAKENED = Rule("conditions.weakened", H, V, "a protective condition removed, shortened or ended "
-                           "(variation, discharge, expiry, NFA)", "protective conditions removed or ended")
-COURT_OUTCOME = Rule("court.outcome", M, P, "a court outcome", "court outcome")
-COURT_HEARING_LISTED = Rule("court.hearing_listed", M, P, "a hearing was listed", "court hearing listed")
+                           "(variation, discharge, expiry, NFA)")
+COURT_OUTCOME = Rule("court.outcome", M, P, "a court outcome")
+COURT_HEARING_LISTED = Rule("court.hearing_listed", M, P, "a hearing was listed")
 ESCALATION_FREQUENCY = Rule("escalation.frequency", H, P, "incidents and breaches reach the threshold within the "
-                            "escalation window (once per window)", "incidents/breaches becoming more frequent")
+                            "escalation window (once per window)")
 ESCALATION_SEVERITY = Rule("escalation.severity", H, P, "an incident more severe than every earlier one in the "
-                           "window (e.g. first weapon or injury)", "incident severity rising")
-WARRANT_ISSUED = Rule("warrant.issued", H, P, "a warrant was issued (failed to appear, breach)", "warrant issued")
+                           "window (e.g. first weapon or injury)")
+WARRANT_ISSUED = Rule("warrant.issued", H, P, "a warrant was issued (failed to appear, breach)")
 ACTIVITY_OTHER_FORCE_AREA = Rule("activity.other_force_area", H, CM, "activity recorded by a force other than "
-                                 "the case's home force", "activity in another force area")
+                                 "the case's home force")
 EXPIRY_UPCOMING = Rule("expiry.upcoming", M, V, "a bail, order or licence condition ends within the expiry "
-                       "horizon (timer, once per item)", "protective conditions end soon")
+                       "horizon (timer, once per item)")
 IDENTITY_POSSIBLE_MATCH = Rule("identity.possible_match", H, CM, "an agency event matches the case's name hash "
-                               "and date of birth but no identifier", "possible identity match")
+                               "and date of birth but no identifier")
 
 BREACH_RULE_BY_KIND: dict[ConditionKind, Rule] = {
     ConditionKind.NO_CONTACT: BREACH_NO_CONTACT,

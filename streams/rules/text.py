@@ -4,7 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from schemas.enums import Severity, StaffRole
+from schemas.alert_text import (
+    DEFAULT_IDVA_ACTION, DEFAULT_MANAGER_ACTION, IDVA_ACTION, MANAGER_ACTION, RULE_ACTION,
+)
+from schemas.enums import StaffRole
 from streams.rules import catalogue as cat
 from streams.rules.catalogue import Rule
 from streams.rules.routing import Target
@@ -13,14 +16,6 @@ MAX_CHARS = 200
 _UK = ZoneInfo("Europe/London")
 _REF_MAX = 32
 _DETAIL_MAX = 80
-
-_MANAGER_ACTION = {Severity.CRITICAL: "Act now: check victim safety with police",
-                   Severity.HIGH: "Review risk and safety plans today", Severity.MEDIUM: "Review at next contact"}
-_IDVA_ACTION = {Severity.CRITICAL: "Contact client now", Severity.HIGH: "Contact client today, review safety plan",
-                Severity.MEDIUM: "Review safety plan"}
-_RULE_ACTION = {cat.IDENTITY_POSSIBLE_MATCH.rule_id: "Confirm or reject the match",
-                cat.BREACH_UNVERIFIED.rule_id: "Check the conditions with police"}
-
 
 def alert_ref(alert_id: str) -> str:
     """The short reference staff quote: the first 8 characters of the alert id, upper-case."""
@@ -42,12 +37,12 @@ def render(rule: Rule, target: Target, *, alert_id: str, subject_id: str, at: da
     what = rule.phrase if not detail else f"{rule.phrase} ({_clip(detail, _DETAIL_MAX)})"
     if target.role == StaffRole.IDVA:
         who = f"Client {_clip(target.victim_ref or '', _REF_MAX)}"
-        action = _IDVA_ACTION.get(rule.severity, "Review safety plan")
+        action = IDVA_ACTION.get(rule.severity, DEFAULT_IDVA_ACTION)
     else:
         who = f"Case {_clip(subject_id, _REF_MAX)}"
         if len(victim_refs) == 1:
             who += f" re {_clip(victim_refs[0], _REF_MAX)}"
-        action = _RULE_ACTION.get(rule.rule_id) or _MANAGER_ACTION.get(rule.severity, "Review the case")
+        action = RULE_ACTION.get(rule.rule_id) or MANAGER_ACTION.get(rule.severity, DEFAULT_MANAGER_ACTION)
     when = "Ends" if rule is cat.EXPIRY_UPCOMING else "At"
     text = f"DRIVE {rule.severity.value} {alert_ref(alert_id)}: {what}. {who}. {when} {uk_time(at)}. {action}."
     return _clip(text, MAX_CHARS)

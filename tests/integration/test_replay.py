@@ -83,7 +83,7 @@ def test_replay_leaves_the_cluster_topics_alone(settings: Settings) -> None:
 
 
 def test_the_cli_on_the_embedded_default_prints_only_alert_lines(tmp_path: Path) -> None:
-    """`drive-alerts replay` starts its own broker and writes nothing but JSON alert lines to stdout."""
+    """`drive-alerts replay` starts its own broker, writes only JSON alert lines to stdout, and delivers into var/."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
     script = Path(sys.executable).with_name("drive-alerts")
     program = [str(script)] if script.exists() else [sys.executable, "-m", "runtime.cli"]
@@ -95,4 +95,17 @@ def test_the_cli_on_the_embedded_default_prints_only_alert_lines(tmp_path: Path)
     assert done.stdout.endswith("\n") and len(lines) == len(done.stdout.splitlines())
     assert all(tuple(line) == ALERT_KEYS for line in lines)
     assert outcome_of(lines) == expected_outcome("release-from-custody")
-    assert list(tmp_path.iterdir()) == []  # a replay keeps nothing: temp journal, worker data and broker log
+    # the temp journal, worker data and broker log are gone; what stays is the delivery: ledger and outbox
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["drive-alerts.db", "outbox.jsonl"]
+    assert [p.name for p in tmp_path.iterdir()] == ["var"]
+
+
+def test_the_cli_without_delivery_keeps_nothing(tmp_path: Path) -> None:
+    """`drive-alerts replay --no-deliver` prints the alerts and leaves no file behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
+    command = [sys.executable, "-m", "runtime.cli", "replay", "--no-deliver", str(scenario_path("release-from-custody"))]
+    done = subprocess.run(command, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert outcome_of([json.loads(line) for line in done.stdout.splitlines()]) == expected_outcome("release-from-custody")
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from runtime.settings import Settings
-from streams.replay import DEFAULT_TIMEOUT_S, replay
+from runtime.replay.run import DEFAULT_TIMEOUT_S, replay
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runtime.settings import Settings
-from streams.replay import replay
-from streams.replay_scenario import ALERT_KEYS
+from runtime.replay.run import replay
+from runtime.replay.scenario import ALERT_KEYS
 from tests.unit.test_scenarios_expected import expected_outcome, outcome_of, scenario_path
 from tests.unit.test_scenarios_pure import replayed
 

@@ -16,10 +16,10 @@ from connectors.intake import Intake, Origin, Outcome, build_intake
 from runtime.codec import codec_for
 from runtime.db import make_engine, upgrade
 from runtime.kafka import make_consumer, make_producer
+from runtime.replay.scenario import Publish
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
 from streams.messages import SUBJECT_EVENTS
-from streams.replay_scenario import Publish
 
 log = structlog.get_logger(__name__)
 POLL_S = 0.02

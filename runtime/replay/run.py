@@ -14,11 +14,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from runtime.replay.scenario import (
+    Advance,
+    Publish,
+    ScenarioError,
+    SimulatedClock,
+    Step,
+    load_scenario,
+    print_batch,
+)
 from runtime.settings import Settings
-from streams.replay_scenario import Advance, Publish, ScenarioError, SimulatedClock, Step, load_scenario, print_batch
 
 if TYPE_CHECKING:
-    from streams.replay_pipeline import ReplayPipeline
+    from runtime.replay.pipeline import ReplayPipeline
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -69,7 +77,7 @@ def replay_settings(settings: Settings, workdir: Path) -> Settings:
 
 async def _replay(steps: list[Step], name: str, settings: Settings, workdir: Path, out: IO[str], err: IO[str],
                   timeout_s: float) -> int:
-    from streams.replay_pipeline import ReplayPipeline
+    from runtime.replay.pipeline import ReplayPipeline
 
     pipeline = ReplayPipeline(settings, workdir, name)
     clock = SimulatedClock()

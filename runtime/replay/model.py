@@ -9,14 +9,23 @@ from pydantic import SecretStr
 
 from connectors.intake import canonical_json
 from connectors.pseudonymise import HASH_FIELD, NameHasher, reduce_record
+from runtime.replay.scenario import Advance, Publish, SimulatedClock, Step
 from runtime.settings import Settings
 from schemas.details import CaseSnapshot
 from schemas.events import Alert, Event, event_from_datum
 from schemas.jsonform import FieldError, ValidationFailed, from_json
-from streams.replay_scenario import Advance, Publish, SimulatedClock, Step
 from streams.rules import (
-    IdentityIndex, PossibleMatch, Resolved, RuleConfig, SubjectState, apply, apply_possible_match, empty, index_case,
-    on_tick, resolve,
+    IdentityIndex,
+    PossibleMatch,
+    Resolved,
+    RuleConfig,
+    SubjectState,
+    apply,
+    apply_possible_match,
+    empty,
+    index_case,
+    on_tick,
+    resolve,
 )
 
 

@@ -145,17 +145,37 @@ async def _post_events(request: web.Request) -> web.Response:
     auth = request.app[AGENCIES_KEY].authenticate(request.headers, body)
     if isinstance(auth, AuthError):
         log.info("http_intake.refused", http_status=auth.status, reason=auth.reason)
+        await _audit_refusal(request, auth.status, auth.reason, request.headers.get("X-Drive-Agency"), len(body))
         return _answer(auth.status, status="error", reason=auth.reason)
     if not request.app[AGENCIES_KEY].rate_limiter.allow(auth):
+        await _audit_refusal(request, 429, "rate limit exceeded", auth.id, len(body))
         return web.json_response({"status": "error", "reason": "rate limit exceeded"}, status=429,
                                  headers={"Retry-After": "1"})
     req = _Request(request.app[INTAKE_KEY], auth, request.match_info["topic"], body, request.content_type)
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(request.app[EXECUTOR_KEY], _handle_body, req, settings.intake_max_batch)
+        response = await loop.run_in_executor(request.app[EXECUTOR_KEY], _handle_body, req, settings.intake_max_batch)
+        if response.status == 403:
+            await _audit_refusal(request, 403, "agency scope does not allow this topic or event type", auth.id, len(body))
+        return response
     except Exception as exc:  # noqa: BLE001 - database or broker trouble: the client should retry
         log.error("http_intake.unavailable", agency=auth.id, topic=req.topic, error=type(exc).__name__)
         return _answer(503, status="error", reason="intake temporarily unavailable; retry")
+
+
+async def _audit_refusal(request: web.Request, http_status: int, reason: str, agency: str | None,
+                         body_bytes: int) -> None:
+    """Record a refused request in intake_refusals (never its body); a failing audit write is logged, not raised."""
+    from connectors.refusal_audit import record_refusal
+
+    engine = request.app[INTAKE_KEY].journal.engine
+    try:
+        await asyncio.get_running_loop().run_in_executor(
+            request.app[EXECUTOR_KEY], lambda: record_refusal(
+                engine, http_status=http_status, reason=reason, agency=agency,
+                topic=request.match_info.get("topic"), peer=request.remote, body_bytes=body_bytes))
+    except Exception as exc:  # noqa: BLE001 - the refusal itself must still be answered
+        log.warning("http_intake.refusal_audit_failed", error=type(exc).__name__)
 
 
 async def _healthz(_request: web.Request) -> web.Response:

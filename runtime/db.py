@@ -13,7 +13,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Every MetaData the migrations manage, as "module:attribute". Add a package's metadata here (and a
 # revision under migrations/versions/) when it gets tables.
 MIGRATED_METADATA: tuple[str, ...] = ("connectors.store:connector_metadata", "consumers.ledger:ledger_metadata",
-                                      "connectors.dead_letter_store:replay_metadata")
+                                      "connectors.dead_letter_store:replay_metadata",
+                                      "connectors.refusal_audit:refusal_metadata")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

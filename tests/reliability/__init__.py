@@ -1,0 +1,1 @@
+"""Reliability tests: the chaos run of the whole pipeline under faults."""

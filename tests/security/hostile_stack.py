@@ -1,0 +1,63 @@
+"""A real HTTP intake (real broker, SQLite journal) served from a background thread, for synchronous property tests."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from connectors.agencies import AgencyRegistry, load_agencies
+from connectors.http_intake import make_app
+from connectors.intake import Intake
+from runtime.settings import Settings
+from tests.integration.intake_wiring import real_intake
+from tests.integration.test_http_intake import AGENCIES_YAML, SECRET
+
+
+@dataclass
+class LiveIntake:
+    """Where the intake listens and the Intake behind it."""
+
+    url: str
+    intake: Intake
+    settings: Settings
+
+    def post(self, topic: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        """POST and return (status, parsed JSON body or None)."""
+        request = urllib.request.Request(f"{self.url}/v1/topics/{topic}/events", data=body, headers=headers,
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@contextmanager
+def live_intake(settings: Settings, database_url: str) -> Iterator[LiveIntake]:
+    """Serve the intake app on a free 127.0.0.1 port in a thread with its own event loop."""
+    with real_intake(settings, database_url) as intake:
+        agencies = AgencyRegistry(load_agencies(AGENCIES_YAML, env={"IT_POLICE_HMAC": SECRET}),
+                                  max_age_s=settings.intake_signature_max_age_s)
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600))
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        try:
+            yield LiveIntake(f"http://127.0.0.1:{port}", intake, settings)
+        finally:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()

@@ -120,7 +120,7 @@ def render_email_body(facts: MessageFacts) -> Rendered:
     """The plain-text e-mail body stored in the ledger (the ack link is added at send time)."""
     lines = [f"DRIVE {facts.severity} alert {facts.ack_code}", ""]
     lines += [_core_text(t, facts) for t in facts.texts]
-    lines += ["", f"Reply ACK {facts.ack_code} to the alert SMS, or use the link below to acknowledge.",
+    lines += ["", f"Reply ACK {facts.ack_code} by SMS, or use the link below to acknowledge.",
               "Details are in the case system."]
     return _guarded("\n".join(lines), facts)
 

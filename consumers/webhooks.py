@@ -164,7 +164,7 @@ def _claim(deps: WebhookDeps, request: web.Request) -> Any:
         log.info("ack_link_refused", reason=refused.reason)
         if refused.reason == "EXPIRED":
             return _page(410, "Link expired", "This acknowledgement link has expired. Reply ACK with the code "
-                                               "to the alert SMS, or contact the duty manager.")
+                                               "by SMS, or contact the duty manager.")
         return _page(403, "Link not valid", "This acknowledgement link is not valid.")
 
 

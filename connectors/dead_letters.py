@@ -21,6 +21,7 @@ from connectors.mappings import RowRejected, map_row
 from connectors.pseudonymise import HASH_FIELD, NAME_FIELD
 from connectors.publisher import DEAD_LETTER_TOPIC
 from connectors.store import intake_journal
+from runtime.db import as_utc
 from schemas.jsonform import FieldError
 
 # Refused for what the record *is* (or who may send it), not for a contract or mapping fault a fix can cure.
@@ -61,10 +62,6 @@ class ReplayResult:
     status: str  # accepted | duplicate | rejected | conflict | skipped | not-replayable | would-submit
     event_id: str | None = None
     detail: str | None = None
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class DeadLetterStore:
@@ -115,7 +112,7 @@ class DeadLetterStore:
             dead_letter_id=datum["dead_letter_id"], connector=source["connector"], agency=source.get("agency"),
             location=source["location"], intended_topic=datum.get("intended_topic"), reason=datum["reason"],
             errors=tuple(FieldError(e["path"], e["message"]) for e in datum.get("errors", [])),
-            content_type=datum["content_type"], raw=bytes(datum["raw"]), refused_at=_utc(datum["refused_at"]),
+            content_type=datum["content_type"], raw=bytes(datum["raw"]), refused_at=as_utc(datum["refused_at"]),
             replay_status=replays.get(datum["dead_letter_id"]))
 
 

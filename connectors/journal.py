@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from connectors.store import intake_journal
+from runtime.db import as_utc
 
 _PAGE = 500
 
@@ -31,19 +32,12 @@ class JournalEntry:
     seq: int | None = None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is written in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _entry(row: RowMapping) -> JournalEntry:
     return JournalEntry(
         event_id=row["event_id"], topic=row["topic"], key=row["key"], value=bytes(row["value"]),
         content_sha256=row["content_sha256"], agency=row["agency"], connector=row["connector"],
-        location=row["location"], received_at=_utc(row["received_at"]),
-        published_at=_utc(row["published_at"]), seq=row["seq"],
+        location=row["location"], received_at=as_utc(row["received_at"]),
+        published_at=as_utc(row["published_at"]), seq=row["seq"],
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from runtime.db import as_utc
 
 # Entry kinds, in the order they sort when two entries share a timestamp (cause before effect).
 KIND_ORDER = ("AGENCY_EVENT", "ALERT", "DELIVERY", "ACK_REFUSED", "ACKNOWLEDGED", "ACK_REPEATED", "ESCALATED", "NO_DUTY_MANAGER")
@@ -23,11 +25,7 @@ class ChronologyEntry:
 
     def sort_key(self) -> tuple[datetime, int, str]:
         rank = KIND_ORDER.index(self.kind) if self.kind in KIND_ORDER else len(KIND_ORDER)
-        return (_utc(self.at), rank, self.reference)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        return (as_utc(self.at), rank, self.reference)
 
 
 def in_time_order(entries: Iterable[ChronologyEntry]) -> list[ChronologyEntry]:
@@ -37,7 +35,7 @@ def in_time_order(entries: Iterable[ChronologyEntry]) -> list[ChronologyEntry]:
 
 def when(at: datetime) -> str:
     """A timestamp as `YYYY-MM-DD HH:MM:SS` in UTC."""
-    return _utc(at).strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(at).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _cells(entry: ChronologyEntry) -> tuple[str, ...]:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from runtime.db import as_utc
 
 # Who each level reaches (the chain, documented in docs and the report):
 #   level 1: the duty manager(s) on call now, and the alert is re-sent to its original recipients;
@@ -49,11 +51,6 @@ class DueEscalation:
     severity: str
 
 
-def aware(at: datetime) -> datetime:
-    """An aware UTC datetime (SQLite hands back naive UTC values)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def next_level_at(alert: EscalatableAlert, policy: EscalationPolicy) -> datetime | None:
     """When the alert's next level falls due; None if it never will (acknowledged, not escalating, chain done)."""
     wait = policy.wait.get(str(alert.severity))
@@ -61,7 +58,7 @@ def next_level_at(alert: EscalatableAlert, policy: EscalationPolicy) -> datetime
         return None
     # Each level waits the full interval after the previous one, so an outage never fires two levels at once.
     since = alert.last_escalated_at if alert.escalation_level else alert.received_at
-    return aware(since) + wait
+    return as_utc(since) + wait
 
 
 def due_escalations(alerts: Iterable[EscalatableAlert], now: datetime,

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runtime.db import as_utc
+
 ACK_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed on a phone
 ACK_CODE_LENGTH = 6
 
@@ -31,9 +33,7 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 def ack_code_for(alert_id: str, length: int = ACK_CODE_LENGTH) -> str:

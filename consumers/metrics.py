@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session
+
+from runtime.db import as_utc
 
 ALERTS_RECORDED = Counter("drive_alerts_recorded_total", "Alerts newly recorded in the delivery ledger, by rule and "
                           "severity.", ["rule", "severity"])
@@ -69,4 +71,4 @@ def accepted_at(session: Session, event_ids: list[str]) -> datetime | None:
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,13 @@ MIGRATED_METADATA: tuple[str, ...] = ("connectors.store:connector_metadata", "co
                                       "connectors.refusal_audit:refusal_metadata")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime: SQLite hands back naive values, and everything is written in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def target_metadata() -> list[sa.MetaData]:

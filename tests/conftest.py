@@ -57,17 +57,17 @@ def kafka_broker() -> Iterator[EmbeddedBroker | ExternalKafka]:
     if external:
         yield ExternalKafka(external)
         return
-    try:
-        find_tansu_binary()
-    except BrokerError as exc:
-        skip_loudly("Kafka broker (Tansu)", str(exc))
-    with EmbeddedBroker() as broker:
-        yield broker
+    yield from _embedded_broker()
 
 
 @pytest.fixture
 def own_broker() -> Iterator[EmbeddedBroker]:
     """A private embedded broker for one test, for tests that restart or kill it."""
+    yield from _embedded_broker()
+
+
+def _embedded_broker() -> Iterator[EmbeddedBroker]:
+    """A started embedded broker, or a loud skip when the Tansu binary is missing."""
     try:
         find_tansu_binary()
     except BrokerError as exc:

@@ -1,9 +1,9 @@
-"""Correlator: one subject-events record -> rules applied to the subject's state; alerts out before state is saved."""
+"""Correlator: subject-events records -> rules applied to each subject's state; alerts out before state is saved."""
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -18,6 +18,15 @@ from streams.rules import RuleConfig, SubjectState, apply, apply_possible_match,
 log = structlog.get_logger(__name__)
 
 
+class Record(Protocol):
+    """The parts of a subject-events message the correlator reads (a faust Message has them)."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+    partition: int
+
+
 def decode_event(codec: AvroCodec, topic: str | None, raw: bytes | None) -> Event:
     """The typed event of a source record's bytes; StreamFailure STREAM_DECODE_FAILED when it cannot be read."""
     try:
@@ -26,11 +35,27 @@ def decode_event(codec: AvroCodec, topic: str | None, raw: bytes | None) -> Even
         raise StreamFailure("STREAM_DECODE_FAILED", exc) from exc
 
 
+def put(table: Any, partition: int, key: str, value: Any) -> None:
+    """Sets a table key with its changelog record on `partition`: a batch spans partitions, so faust's
+    current-event partition would be wrong for all but one of its records."""
+    table.data[key] = value
+    table.send_changelog(partition, key, value)
+
+
+@dataclass
+class Pending:
+    """What a batch will write, read before the tables so later records see earlier ones' effects."""
+
+    states: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # subject -> (partition, stored)
+    due: dict[int, dict[str, float]] = field(default_factory=dict)  # partition -> whole due index
+    alerts: list[Alert] = field(default_factory=list)
+
+
 class Correlator:
     """Applies subject-events records to the state table; the due table says which subjects a tick must visit."""
 
-    def __init__(self, states: MutableMapping[str, Any], due: MutableMapping[str, Any], codec: AvroCodec,
-                 clock: StreamClock, config: RuleConfig, publisher: AlertPublisher) -> None:
+    def __init__(self, states: Any, due: Any, codec: AvroCodec, clock: StreamClock, config: RuleConfig,
+                 publisher: AlertPublisher) -> None:
         self.states = states
         self.due = due
         self.codec = codec
@@ -38,67 +63,115 @@ class Correlator:
         self.config = config
         self.publisher = publisher
 
-    async def handle(self, key: bytes | None, raw: bytes | None, headers: Any, partition: int) -> list[Alert]:
+    async def handle(self, record: Record) -> list[Alert]:
         """Handles one record of any kind; returns the alerts it published."""
-        kind = header(headers, "kind")
+        [outcome] = await self.handle_batch([record])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def handle_batch(self, records: list[Record]) -> list[list[Alert] | Exception]:
+        """Handles records in order: every alert is published (acknowledged) before any state is written, so a
+        crash or a refused publish re-raises the same alert ids (deduped downstream) instead of losing one.
+        Per record: its alerts, or the exception that makes it a dead letter. Raises StreamFailure
+        STREAM_PUBLISH_FAILED when the alerts cannot be published (nothing is written then)."""
+        pending = Pending()
+        outcomes: list[list[Alert] | Exception] = []
+        for record in records:
+            try:
+                outcomes.append(self._step(pending, record))
+            except Exception as exc:  # noqa: BLE001 - one bad record is dead-lettered by the caller
+                outcomes.append(exc)
+        await self._publish(pending.alerts)
+        for subject, (partition, stored) in pending.states.items():
+            put(self.states, partition, subject, stored)
+        for partition, due in pending.due.items():
+            put(self.due, partition, str(partition), due)
+        return outcomes
+
+    def _step(self, pending: Pending, record: Record) -> list[Alert]:
+        kind = header(record.headers, "kind")
         if kind == KIND_TICK:
-            return await self.tick(partition, parse_iso(header(headers, "now") or (raw or b"").decode()))
+            return self._tick(pending, record.partition,
+                              parse_iso(header(record.headers, "now") or (record.value or b"").decode()))
         if kind not in (KIND_EVENT, KIND_POSSIBLE_MATCH):
             raise StreamFailure("STREAM_UNKNOWN_KIND")
-        if not key:
+        if not record.key:
             raise StreamFailure("STREAM_NO_SUBJECT")
-        event = decode_event(self.codec, header(headers, "topic"), raw)
-        subject = key.decode()
+        event = decode_event(self.codec, header(record.headers, "topic"), record.value)
+        subject = record.key.decode()
         now = self.clock.for_event(event)
-        state = self.load(subject)
+        state = self._load(pending, subject)
         step = apply if kind == KIND_EVENT else apply_possible_match
         new, alerts = step(state, event, now, self.config)
-        await self.save(partition, subject, state, new, alerts, now)
+        if new is not state:
+            self._stage(pending, record.partition, subject, new, now)
+        pending.alerts += alerts
         return alerts
 
-    async def tick(self, partition: int, at: datetime) -> list[Alert]:
+    def _tick(self, pending: Pending, partition: int, at: datetime) -> list[Alert]:
         """Runs the timers of the subjects of this partition that are due at the clock's now."""
         now = self.clock.for_tick(at)
-        due = dict(self.due.get(str(partition)) or {})
+        due = self._due_of(pending, partition, copy=False)
         fired = sorted(s for s, when in due.items() if when <= now.timestamp())
         raised: list[Alert] = []
         for subject in fired:
-            stored = self.states.get(subject)
-            if stored is None:
-                due.pop(subject)
+            stored = self._stored(pending, subject)
+            state = SubjectState.from_dict(stored) if stored is not None else None
+            new, alerts = self._timers(subject, state, now)
+            if new is None:
+                self._due_of(pending, partition).pop(subject, None)
                 continue
-            try:
-                state = SubjectState.from_dict(stored)
-                new, alerts = on_tick(state, now, self.config)
-            except Exception as exc:  # noqa: BLE001 - one broken subject must not stop the others' timers
-                log.error("subject_timer_failed", subject_id=subject, error=type(exc).__name__)
-                due.pop(subject)
-                continue
-            await self._publish(alerts)
-            if new != state:
-                self.states[subject] = new.to_dict()
-            _set_due(due, subject, next_due(new, now, self.config))
+            self._stage(pending, partition, subject, new, now, write_state=new != state)
             raised += alerts
-        if fired:
-            self.due[str(partition)] = due
+        pending.alerts += raised
         return raised
 
-    def load(self, subject: str) -> SubjectState:
-        """The subject's stored state, or the empty state."""
-        stored = self.states.get(subject)
+    def _timers(self, subject: str, state: SubjectState | None,
+                now: datetime) -> tuple[SubjectState | None, list[Alert]]:
+        """on_tick for one subject; (None, []) when it has no state or its timers fail (logged, dropped from the
+        index: one broken subject must not stop the others' timers)."""
+        if state is None:
+            return None, []
+        try:
+            return on_tick(state, now, self.config)
+        except Exception as exc:  # noqa: BLE001 - see docstring
+            log.error("subject_timer_failed", subject_id=subject, error=type(exc).__name__)
+            return None, []
+
+    def _stored(self, pending: Pending, subject: str) -> dict[str, Any] | None:
+        """The subject's stored state as this batch leaves it."""
+        staged = pending.states.get(subject)
+        return staged[1] if staged is not None else self.states.get(subject)
+
+    def _load(self, pending: Pending, subject: str) -> SubjectState:
+        """The subject's state as this batch leaves it, or the empty state."""
+        stored = self._stored(pending, subject)
         return SubjectState.from_dict(stored) if stored is not None else empty(subject)
 
-    async def save(self, partition: int, subject: str, old: SubjectState, new: SubjectState, alerts: list[Alert],
-                   now: datetime) -> None:
-        """Alerts first (acknowledged), then the state, then the due index: a crash in between re-raises the same
-        alert ids (deduped downstream) instead of losing an alert."""
-        await self._publish(alerts)
-        if new is old:
+    def _stage(self, pending: Pending, partition: int, subject: str, new: SubjectState, now: datetime,
+               write_state: bool = True) -> None:
+        if write_state:
+            pending.states[subject] = (partition, new.to_dict())
+        when = next_due(new, now, self.config)
+        value = when.timestamp() if when is not None else None
+        if self._due_of(pending, partition, copy=False).get(subject) == value:
             return
-        self.states[subject] = new.to_dict()
-        due = dict(self.due.get(str(partition)) or {})
-        if _set_due(due, subject, next_due(new, now, self.config)):
-            self.due[str(partition)] = due
+        due = self._due_of(pending, partition)
+        if value is None:
+            due.pop(subject, None)
+        else:
+            due[subject] = value
+
+    def _due_of(self, pending: Pending, partition: int, copy: bool = True) -> dict[str, float]:
+        """The partition's due index as this batch leaves it; `copy` stages a private copy for changing it."""
+        if partition in pending.due:
+            return pending.due[partition]
+        stored = self.due.get(str(partition)) or {}
+        if not copy:
+            return stored
+        pending.due[partition] = dict(stored)
+        return pending.due[partition]
 
     async def _publish(self, alerts: list[Alert]) -> None:
         if not alerts:
@@ -109,15 +182,3 @@ class Correlator:
             raise StreamFailure("STREAM_PUBLISH_FAILED", exc) from exc
         for alert in alerts:
             ALERTS.labels(alert.rule).inc()
-
-
-def _set_due(due: dict[str, float], subject: str, when: datetime | None) -> bool:
-    """Records (or clears) the subject's next due time; True if the index changed."""
-    value = when.timestamp() if when is not None else None
-    if due.get(subject) == value:
-        return False
-    if value is None:
-        due.pop(subject, None)
-    else:
-        due[subject] = value
-    return True

@@ -35,26 +35,37 @@ def _header(headers: Iterable[tuple[str, Any]] | None, name: str) -> str | None:
 def ingest_record(session: Session, codec: AvroCodec, key: bytes | None, value: bytes | None,
                   headers: Iterable[tuple[str, Any]] | None) -> bool:
     """Store one subject-events record if it is an agency event not yet stored; True when a row was added."""
+    entry = chronology_entry(codec, key, value, headers)
+    return entry is not None and store_entry(session, entry)
+
+
+def chronology_entry(codec: AvroCodec, key: bytes | None, value: bytes | None,
+                     headers: Iterable[tuple[str, Any]] | None) -> ChronologyEvent | None:
+    """The chronology row of a subject-events record (decoded outside any transaction); None if not an agency event."""
     topic = _header(headers, "topic")
     if _header(headers, "kind") != "event" or key is None or value is None or topic not in EVENT_TYPE_ENUMS:
-        return False
+        return None
     subject_id = key.decode("utf-8")
     try:
         event = event_from_datum(topic, codec.decode(value, topic))
     except (CodecError, KeyError, ValueError) as exc:
         # The streams dead-letter bad records; here one is only counted out of the chronology.
         log.warning("chronology_record_unreadable", topic=topic, subject_id=subject_id, error=type(exc).__name__)
-        return False
+        return None
     if event.event_type.value in _NOT_A_SUBJECT_EVENT:
-        return False
-    if session.get(ChronologyEvent, event.event_id) is not None:
+        return None
+    return ChronologyEvent(event_id=event.event_id, subject_id=subject_id, topic=topic,
+                           event_type=event.event_type.value, agency=event.source.agency,
+                           occurred_at=event.occurred_at, recorded_at=event.recorded_at, summary=summarise(event))
+
+
+def store_entry(session: Session, entry: ChronologyEvent) -> bool:
+    """Insert the row unless its event_id is stored; True when added."""
+    if session.get(ChronologyEvent, entry.event_id) is not None:
         return False
     try:
         with session.begin_nested():
-            session.add(ChronologyEvent(
-                event_id=event.event_id, subject_id=subject_id, topic=topic, event_type=event.event_type.value,
-                agency=event.source.agency, occurred_at=event.occurred_at, recorded_at=event.recorded_at,
-                summary=summarise(event)))
+            session.add(entry)
             session.flush()
     except IntegrityError:  # another consumer stored it first
         return False
@@ -78,9 +89,11 @@ def consume(settings: Any, stop: threading.Event, *, engine: sa.Engine | None = 
             batches = consumer.poll(timeout_ms=poll_ms)
             if not batches:
                 continue
+            # Decoded before the transaction: on SQLite the write turn is shared with the dispatcher's other threads.
+            entries = [e for records in batches.values() for r in records
+                       if (e := chronology_entry(codec, r.key, r.value, r.headers)) is not None]
             with factory.begin() as session:
-                for records in batches.values():
-                    added += sum(ingest_record(session, codec, r.key, r.value, r.headers) for r in records)
+                added += sum(store_entry(session, entry) for entry in entries)
             consumer.commit()
     finally:
         consumer.close()

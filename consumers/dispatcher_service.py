@@ -26,6 +26,7 @@ from schemas.events import Alert, event_from_datum
 
 log = get_logger(__name__)
 READY = threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
+SEND_BATCH = 50  # due deliveries the sender takes per round
 CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled with an alert is applied before it
 
 
@@ -46,6 +47,7 @@ class DispatcherService:
         self.sender = Sender(sessions, channels or build_channels(settings), settings, publisher=publisher, now=now,
                              ack_link=_ack_link_hook(settings))
         self.stale_after = timedelta(seconds=3 * max(settings.twilio_timeout_s, settings.smtp_timeout_s))
+        self.work = threading.Event()  # set when the consumer recorded deliveries: the sender goes at once
 
     def handle(self, records: Iterable[Any]) -> int:
         """Apply a polled batch in one transaction (staff updates first); alerts newly recorded."""
@@ -86,6 +88,7 @@ class DispatcherService:
             recorded = self.handle(records)
             self.consumer.commit()
             if recorded:
+                self.work.set()
                 log.info("alerts_recorded", count=recorded)
 
     def send_loop(self, stop: threading.Event) -> None:
@@ -93,8 +96,10 @@ class DispatcherService:
         reconcile(self.sender, self.stale_after)
         last_escalation = last_reconcile = self.now()
         while not stop.is_set():
+            self.work.clear()
+            attempted = 0
             try:
-                self.sender.send_due()
+                attempted = self.sender.send_due(SEND_BATCH)
                 now = self.now()
                 if now - last_escalation >= timedelta(seconds=self.settings.escalation_interval_s):
                     self.escalate(now)
@@ -104,7 +109,8 @@ class DispatcherService:
                     last_reconcile = now
             except Exception:  # noqa: BLE001 - a DB hiccup must not end the sender; the ledger keeps the work
                 log.exception("sender_loop_error")
-            stop.wait(self.settings.sender_interval_s)
+            if attempted < SEND_BATCH:  # a full batch means more may be due: go round again at once
+                self.work.wait(self.settings.sender_interval_s)
 
     def escalate(self, now: datetime) -> None:
         """Run the escalation policy (consumers.escalation), commit, then publish its ESCALATED events."""
@@ -144,6 +150,7 @@ def run_service(settings: Any, stop: threading.Event, *, now: Callable[[], datet
         service.consume(stop)
     finally:
         stop.set()
+        service.work.set()
         for thread in threads:
             thread.join(timeout=30)
         consumer.close()

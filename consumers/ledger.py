@@ -147,13 +147,14 @@ def _free_ack_code(session: Session, alert_id: str) -> str:
 
 def audit(session: Session, action: str, *, at: datetime | None = None, alert_id: str | None = None,
           subject_id: str | None = None, staff_id: str | None = None, channel: str | None = None,
-          delivery_id: int | None = None, detail: dict[str, Any] | None = None) -> AuditEntry:
-    """Append one audit record (flushed, not committed)."""
+          delivery_id: int | None = None, detail: dict[str, Any] | None = None, flush: bool = True) -> AuditEntry:
+    """Append one audit record (flushed unless told not to; not committed)."""
     entry = AuditEntry(at=at or utcnow(), action=action, alert_id=alert_id, subject_id=subject_id,
                        staff_id=staff_id, channel=channel, delivery_id=delivery_id,
                        detail=json.dumps(detail or {}, sort_keys=True, default=str))
     session.add(entry)
-    session.flush()
+    if flush:
+        session.flush()
     return entry
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ log = get_logger(__name__)
 
 
 class Sender:
-    """Sends due deliveries one by one; every outcome is committed to the ledger before the next step."""
+    """Sends due deliveries a batch at a time; a claim is committed before any provider call, outcomes after."""
 
     def __init__(self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], settings: Any, *,
                  publisher: DeliveryPublisher | None = None, now: Callable[[], datetime] = ledger.utcnow,
@@ -38,22 +39,52 @@ class Sender:
         self.ack_link = ack_link
 
     def send_due(self, limit: int = 50) -> int:
-        """Send every due pending row (up to `limit`); how many were attempted."""
-        with self.sessions() as session:
-            due = [d.id for d in ledger.due_deliveries(session, self.now(), limit)]
-        return sum(1 for delivery_id in due if self.send_one(delivery_id) is not None)
+        """Claim up to `limit` due rows at once, call the providers (concurrently), record the outcomes; how many
+        were attempted. A crash after the claim leaves rows in `sending` for reconcile, as for one row."""
+        messages = self.claim_due(limit)
+        if not messages:
+            return 0
+        with ThreadPoolExecutor(max_workers=min(len(messages), self.settings.sender_concurrency)) as pool:
+            outcomes = list(pool.map(self._call_provider, messages))
+        sent = [(m.delivery_id, outcome) for m, outcome in zip(messages, outcomes, strict=True)
+                if isinstance(outcome, str)]
+        self.record_sent_many(sent)
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if isinstance(outcome, DeliveryFault):
+                self._record_fault(message.delivery_id, outcome)
+        return len(messages)
 
     def send_one(self, delivery_id: int) -> str | None:
         """Claim, send and record one delivery; its new state, or None when another sender claimed it."""
         message = self.claim(delivery_id)
         if message is None:
             return None
-        try:
-            provider_id = self.channels[message.channel].send(message)
-        except DeliveryFault as fault:
-            return self._record_fault(delivery_id, fault)
-        self.record_sent(delivery_id, provider_id)
+        outcome = self._call_provider(message)
+        if isinstance(outcome, DeliveryFault):
+            return self._record_fault(delivery_id, outcome)
+        self.record_sent(delivery_id, outcome)
         return ledger.SENT
+
+    def _call_provider(self, message: OutgoingMessage) -> str | DeliveryFault:
+        """The provider's message id, or the fault it answered with."""
+        try:
+            return self.channels[message.channel].send(message)
+        except DeliveryFault as fault:
+            return fault
+
+    def claim_due(self, limit: int) -> list[OutgoingMessage]:
+        """Due pending rows -> sending with attempts + 1, in one transaction committed before any provider call
+        (rows another sender holds are skipped on PostgreSQL; SQLite's write lock serialises claims)."""
+        now = self.now()
+        with self.sessions() as session:
+            rows = list(session.scalars(
+                sa.select(Delivery).where(Delivery.state == ledger.PENDING, Delivery.next_attempt_at <= now)
+                .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)))
+            for row in rows:
+                row.state, row.attempts, row.updated_at = ledger.SENDING, row.attempts + 1, now
+            messages = [self.message_for(session, row) for row in rows]
+            session.commit()
+        return messages
 
     def claim(self, delivery_id: int) -> OutgoingMessage | None:
         """pending -> sending with attempts + 1, committed before the provider is called."""
@@ -84,22 +115,39 @@ class Sender:
 
     def record_sent(self, delivery_id: int, provider_id: str, action: str = "DISCLOSED") -> None:
         """sending -> sent with the provider id; audit the disclosure (with the body); publish SENT."""
+        self.record_sent_many([(delivery_id, provider_id)], action)
+
+    def record_sent_many(self, sent: list[tuple[int, str]], action: str = "DISCLOSED") -> None:
+        """Each (delivery id, provider id): sending -> sent, the disclosure audited (with the body); one commit;
+        then SENT published for each."""
+        if not sent:
+            return
         now = self.now()
+        done: list[tuple[int, str, str, str]] = []
         with self.sessions() as session:
-            row = session.get(Delivery, delivery_id)
-            row.state, row.provider_message_id, row.sent_at, row.updated_at = ledger.SENT, provider_id, now, now
-            row.last_error, row.next_attempt_at = None, None
-            alert = session.get(LedgerAlert, row.alert_id)
-            ledger.audit(session, action, at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
-                         staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
-                         detail={"body": row.body, "purpose": row.purpose, "level": row.level,
-                                 "attempts": row.attempts, "provider_message_id": provider_id})
+            rows = {row.id: row for row in session.scalars(
+                sa.select(Delivery).where(Delivery.id.in_([delivery_id for delivery_id, _ in sent])))}
+            alerts = {a.alert_id: a for a in session.scalars(
+                sa.select(LedgerAlert).where(LedgerAlert.alert_id.in_({r.alert_id for r in rows.values()})))}
+            for delivery_id, provider_id in sent:
+                row = rows[delivery_id]
+                alert = alerts[row.alert_id]
+                row.state, row.provider_message_id, row.sent_at, row.updated_at = ledger.SENT, provider_id, now, now
+                row.last_error, row.next_attempt_at = None, None
+                ledger.audit(session, action, at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                             staff_id=row.staff_id, channel=row.channel, delivery_id=row.id, flush=False,
+                             detail={"body": row.body, "purpose": row.purpose, "level": row.level,
+                                     "attempts": row.attempts, "provider_message_id": provider_id})
+                done.append((delivery_id, row.alert_id, row.staff_id, row.channel))
+            timings = [(row.channel, alerts[row.alert_id].raised_at, alerts[row.alert_id].trigger_event_ids)
+                       for row in (rows[d] for d, _ in sent)]
             session.commit()
-            staff_id, channel, alert_id = row.staff_id, row.channel, row.alert_id
-            metrics.observe_delivery(session, channel, alert.raised_at, alert.trigger_event_ids, now)
-        metrics.count_delivery(channel, "sent")
-        log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
-        self._publish("SENT", alert_id, now, staff_id, channel, None)
+            for channel, raised_at, triggers in timings:
+                metrics.observe_delivery(session, channel, raised_at, triggers, now)
+        for delivery_id, alert_id, staff_id, channel in done:
+            metrics.count_delivery(channel, "sent")
+            log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
+            self._publish("SENT", alert_id, now, staff_id, channel, None)
 
     def _record_fault(self, delivery_id: int, fault: DeliveryFault) -> str:
         now = self.now()

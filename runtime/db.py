@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = sa.create_engine(url, **kwargs)
     sa.event.listen(engine, "connect", _sqlite_pragmas)
-    sa.event.listen(engine, "begin", _begin_immediate)
+    _take_turns(engine, _WRITER_TURNS.setdefault(str(Path(database).resolve()) if database else "", threading.RLock()))
     return engine
 
 
-def _begin_immediate(connection: sa.Connection) -> None:
-    # A deferred transaction that reads, then writes after another process committed fails at once with
-    # "database is locked" (WAL snapshot conflict; the busy timeout does not apply). Taking the write lock
-    # at BEGIN makes concurrent writers (intake, dispatcher, webhooks) wait their turn instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+# One lock per SQLite file per process: threads of a process (the dispatcher's consumer, sender and chronology
+# feed) queue on it and are handed the turn at once, instead of polling SQLite's lock with the busy handler's
+# sleeps of up to 100 ms. Other processes still wait on SQLite's own lock.
+_WRITER_TURNS: dict[str, threading.RLock] = {}
+_HOLDS_TURN = "drive_holds_writer_turn"
+
+
+def _take_turns(engine: Engine, turn: threading.RLock) -> None:
+    def begin(connection: sa.Connection) -> None:
+        # A deferred transaction that reads, then writes after another process committed fails at once with
+        # "database is locked" (WAL snapshot conflict; the busy timeout does not apply). Taking the write lock
+        # at BEGIN makes concurrent writers (intake, dispatcher, webhooks) wait their turn instead.
+        connection.info[_HOLDS_TURN] = turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            end(connection)
+            raise
+
+    def end(connection: sa.Connection) -> None:
+        if connection.info.pop(_HOLDS_TURN, False):
+            turn.release()
+
+    sa.event.listen(engine, "begin", begin)
+    sa.event.listen(engine, "commit", end)
+    sa.event.listen(engine, "rollback", end)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,6 +94,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite's recommendation for WAL: a commit survives the crash or SIGKILL of any process, and only a power
+        # loss of the host may roll back the last commits. FULL's fsync per commit cost 3.7 ms here, and the
+        # dispatcher makes several commits per delivery. Hosts that must survive power loss run PostgreSQL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:

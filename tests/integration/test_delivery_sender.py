@@ -111,6 +111,23 @@ def test_transient_sms_fault_is_retried_then_sent(fault: str, code: str, make_ha
     assert harness.actions(alert.alert_id) == ["ALERT_RECEIVED", "RETRY_SCHEDULED", "DISCLOSED"]
 
 
+def test_one_fault_in_a_batch_leaves_the_rest_of_the_batch_sent(make_harness: Callable[..., DeliveryHarness],
+                                                                 twilio_server: FakeTwilio) -> None:
+    """Five SMS claimed in one round, the first POST answered 503: that row is retried, the other four are sent."""
+    harness = make_harness(channels_by_severity="CRITICAL=SMS", sender_concurrency=1)
+    alerts = [_cm_only() for _ in range(5)]
+    for alert in alerts:
+        harness.dispatch(alert)
+    twilio_server.fail_next("503")
+    assert harness.sender.send_due() == 5
+    states = sorted((row.state, row.attempts) for a in alerts for row in harness.deliveries(a.alert_id))
+    assert states == [("pending", 1)] + [("sent", 1)] * 4
+    assert len(twilio_server.posts()) == 5
+    harness.run_until_settled()
+    assert all(row.state == "sent" for a in alerts for row in harness.deliveries(a.alert_id))
+    assert len(twilio_server.sent_to(samples.PHONES[CM])) == 5
+
+
 def test_max_attempts_fails_then_fails_over(make_harness: Callable[..., DeliveryHarness],
                                             twilio_server: FakeTwilio, smtp_server: FakeSmtp) -> None:
     """A transient fault on every attempt fails the row at delivery_max_attempts and fails over to e-mail."""

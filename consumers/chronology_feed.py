@@ -20,8 +20,12 @@ from schemas.events import EVENT_TYPE_ENUMS, event_from_datum
 log = get_logger(__name__)
 
 SUBJECT_EVENTS = "subject-events"  # the streams' internal topic (streams.messages.SUBJECT_EVENTS)
-GROUP_ID = "drive-alerts-chronology"
 _NOT_A_SUBJECT_EVENT = frozenset({"STAFF_UPDATED"})  # staff snapshots describe staff, not the subject
+
+
+def group_id(settings: Any) -> str:
+    """The chronology consumer group; the topic prefix keeps deployments sharing a cluster apart."""
+    return f"{settings.topic_prefix}chronology"
 
 
 def _header(headers: Iterable[tuple[str, Any]] | None, name: str) -> str | None:
@@ -81,7 +85,7 @@ def consume(settings: Any, stop: threading.Event, *, engine: sa.Engine | None = 
     own_engine = engine is None
     engine = engine or make_engine(settings.resolved_database_url)
     codec = codec_for(settings)
-    consumer = make_consumer(settings, settings.topic(SUBJECT_EVENTS), group_id=GROUP_ID)
+    consumer = make_consumer(settings, settings.topic(SUBJECT_EVENTS), group_id=group_id(settings))
     factory = sessionmaker(engine)
     added = 0
     try:

@@ -13,9 +13,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+# pytest-xdist workers: the integration tests mostly wait on the broker, so more workers than the 2 cores pay
+TEST_WORKERS = 3
+# Whole files per worker (module fixtures run once), in tests/parallel.py's order: the longest files first
+PARALLEL_ARGS = ["-n", str(TEST_WORKERS), "--dist", "loadfile", "--no-loadscope-reorder", "--durations=25"]
+SERIAL_ONLY_ARGS = {"no:xdist", "-pno:xdist", "--pdb", "--trace"}  # xdist is off or refuses these
 
 USAGE = """usage: python3 dev.py demo [ARGS...]   set up, then run `drive-alerts demo` on the embedded default
-       python3 dev.py test [PYTEST ARGS...]  set up, then run the whole test suite
+       python3 dev.py test [PYTEST ARGS...]  set up, then run the whole test suite (in parallel; -n 0 for one process)
        python3 dev.py run COMMAND [ARGS...]  set up, then run `drive-alerts COMMAND`"""
 
 
@@ -37,6 +42,13 @@ def ensure_environment() -> None:
     STAMP.write_text(_fingerprint())
 
 
+def pytest_defaults(rest: list[str]) -> list[str]:
+    """The parallel options, placed before the caller's so a later -n/--dist wins; none where xdist cannot work."""
+    if any(arg in SERIAL_ONLY_ARGS for arg in rest):
+        return []
+    return PARALLEL_ARGS
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "run"}:
         print(USAGE)
@@ -44,7 +56,7 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "test":
-        args = [str(BIN / "python"), "-m", "pytest", *rest]
+        args = [str(BIN / "python"), "-m", "pytest", *pytest_defaults(rest), *rest]
     elif command == "demo":
         args = [str(BIN / "drive-alerts"), "demo", *rest]
     else:

@@ -15,13 +15,14 @@ import pytest
 from runtime.embedded_broker import BrokerError, EmbeddedBroker, find_tansu_binary
 from runtime.settings import Settings
 
-pytest_plugins = ["tests.fakes.fixtures"]  # twilio_server, smtp_server
+pytest_plugins = ["tests.fakes.fixtures", "tests.parallel"]  # twilio_server, smtp_server; xdist ordering
 
 KAFKA_ENV = "DRIVE_TEST_KAFKA_BOOTSTRAP"
 POSTGRES_ENV = "DRIVE_TEST_POSTGRES_URL"
 
 # What could not be provided, and why: printed in the terminal summary so a skip is never silent.
 _MISSING_CAPABILITIES: dict[str, str] = {}
+MISSING_KEY = "drive_missing_capabilities"  # under xdist: the workeroutput entry carrying a worker's dict
 
 
 def skip_loudly(capability: str, reason: str) -> None:
@@ -30,8 +31,21 @@ def skip_loudly(capability: str, reason: str) -> None:
     pytest.skip(f"{capability} unavailable: {reason}")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker, hand the missing capabilities to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[MISSING_KEY] = dict(_MISSING_CAPABILITIES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the xdist controller, gather what each finished worker could not provide."""
+    _MISSING_CAPABILITIES.update(getattr(node, "workeroutput", {}).get(MISSING_KEY, {}))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print a visible warning for every capability that made tests skip."""
+    """Print a visible warning for every capability that made tests skip (in any xdist worker)."""
     if not _MISSING_CAPABILITIES:
         return
     terminalreporter.section("MISSING TEST CAPABILITIES (tests were SKIPPED)", sep="!", red=True, bold=True)

@@ -12,7 +12,8 @@ Deliveries are counted from the fake servers' mailboxes (ack code + recipient ad
 `max_failover_s`: after each SIGKILL, a probe event per subject-events partition is sent every second; the
 failover is the time until every partition has raised a probe's alert again. `duplicates_after_timeout`:
 a Twilio timeout after Twilio accepted the message is indistinguishable from a lost request, so the retry
-sends a second SMS; these are counted apart from `duplicate_deliveries`.
+sends a second SMS; these are counted apart from `duplicate_deliveries`. `skipped_record_ranges`: the workers'
+`stream_records_skipped` warnings (offsets faust passed over without handing them to an agent).
 The last line printed is the JSON summary; the exit code is 0 only when lost = duplicates = 0 and every
 malformed record is dead-lettered.
 """
@@ -186,8 +187,10 @@ def run(plan: Plan, work: Path) -> dict[str, Any]:
             engine.dispose()
         dead = dead_letter_locations(broker.bootstrap, settings.topic("dead-letter"), settings.topic_prefix)
     smtp.stop()
+    skipped = sum(child.logs().count('"stream_records_skipped"') for child in children.items if child.starts
+                  and child.command == "worker")
     return _summary(sender.sent, expected, wanted, received(twilio, smtp, expected, scenario.staff), watcher, dead,
-                    failovers, notes)
+                    failovers, notes, skipped)
 
 
 def _traffic(plan: Plan, sender: Sender, traffic: list[Sent], stop: threading.Event) -> None:
@@ -224,7 +227,8 @@ def _settle(plan: Plan, done: Any) -> None:
 
 
 def _summary(sent: list[Sent], expected: dict[str, dict[str, Any]], wanted: set[tuple[str, str, str]], got: Any,
-             watcher: AlertWatcher, dead: dict[str, str], failovers: list[float], notes: list[str]) -> dict[str, Any]:
+             watcher: AlertWatcher, dead: dict[str, str], failovers: list[float], notes: list[str],
+             skipped: int) -> dict[str, Any]:
     missing = wanted - set(got.counts)
     lost_alerts = {a for a, _, _ in missing} | (set(expected) - set(watcher.first_seen))
     timeout_dups = sum(min(n - 1, got.after_timeout[k]) for k, n in got.counts.items() if n > 1)
@@ -239,7 +243,7 @@ def _summary(sent: list[Sent], expected: dict[str, dict[str, Any]], wanted: set[
             "lost": len(lost_alerts), "duplicate_deliveries": dups, "malformed": len(malformed),
             "dead_lettered": sum(1 for loc in malformed if dead.get(loc)),
             "max_failover_s": max(failovers, default=None), "duplicates_after_timeout": timeout_dups,
-            "expected_deliveries": len(wanted)}
+            "expected_deliveries": len(wanted), "skipped_record_ranges": skipped}
 
 
 def _quiet_logging() -> None:

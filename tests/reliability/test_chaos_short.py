@@ -41,8 +41,11 @@ def test_every_partition_fails_over(chaos: dict[str, Any]) -> None:
     assert chaos["max_failover_s"] is not None and chaos["max_failover_s"] < 120
 
 
-@pytest.mark.xfail(strict=False, reason="OPEN DEFECT (issue 7): a few alerts for events published in the seconds "
-                   "after a worker is SIGKILLed are never raised; cause not yet found (see the issue note)")
+def test_no_source_record_is_skipped(chaos: dict[str, Any]) -> None:
+    """No worker passes over offsets of a source or subject-events partition without handing them to an agent."""
+    assert chaos["skipped_record_ranges"] == 0
+
+
 def test_no_alert_is_lost(chaos: dict[str, Any]) -> None:
     """Every alert the pure engine expects is raised and every one of its messages delivered."""
     assert chaos["lost"] == 0 and chaos["raised"] == chaos["expected_alerts"]

@@ -176,7 +176,7 @@ def read_all(settings: Settings, *topics: str, timeout_s: float = 30.0) -> list[
         ends = consumer.end_offsets(partitions)
         records: list[Any] = []
         deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+        while not all(read_to_end(consumer, tp, ends[tp]) for tp in partitions):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"could not read {', '.join(topics)} to the end within {timeout_s:g} s")
             for batch in consumer.poll(timeout_ms=200).values():
@@ -184,6 +184,18 @@ def read_all(settings: Settings, *topics: str, timeout_s: float = 30.0) -> list[
         return records
     finally:
         consumer.close()
+
+
+def read_to_end(consumer: KafkaConsumer, tp: TopicPartition, listed_end: int) -> bool:
+    """True once a consumer reading `tp` from the beginning has passed its end: the listed end offset and, for a
+    partition with records, the high watermark of a fetch (Tansu lists the start of the last batch + 1)."""
+    position = consumer.position(tp)
+    if position < listed_end:
+        return False
+    if listed_end == 0:
+        return True
+    watermark = consumer.highwater(tp)
+    return watermark is not None and position >= watermark
 
 
 def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:

@@ -123,8 +123,6 @@ def faust_options(settings: Settings, datadir: Path) -> dict[str, Any]:
     if settings.embedded_workarounds:
         options.update({
             "topic_replication_factor": 1,
-            # One record per batch keeps Tansu's latest offset exact, else table recovery can stop early.
-            "producer_max_batch_size": 1,
             # Tansu holds group joins for the whole rebalance timeout.
             "broker_rebalance_timeout": 5, "broker_session_timeout": 10, "broker_heartbeat_interval": 1,
         })

@@ -1,12 +1,15 @@
 """faust aiokafka transport: the app's fetch_max_wait_ms; a consumer closing two rebalance races that lose records."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+from runtime.kafka import aiokafka_config
+from streams.highwater import true_end_offsets
 
 log = structlog.get_logger(__name__)
 
@@ -19,6 +22,15 @@ class FetchWaitConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher; the consumer is not started yet.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """End offsets for table recovery; in the embedded profile corrected by a fetch, because Tansu lists the
+        start of a partition's last batch + 1 and recovery would stop short of the changelog's last updates."""
+        listed = await super()._highwaters(partitions)
+        settings = self.app.settings
+        if not settings.embedded_workarounds:
+            return listed
+        return await true_end_offsets(aiokafka_config(settings), listed, self.app.fetch_max_wait_ms)
 
 
 class FetchWaitConsumer(faust_aiokafka.Consumer):

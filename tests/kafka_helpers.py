@@ -6,6 +6,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from runtime.kafka import read_to_end
+
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
@@ -27,7 +29,7 @@ def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 15.0, *, to_
         ends = consumer.end_offsets(partitions) if to_end else None
         records: list[Record] = []
         while len(records) < n and time.monotonic() < deadline:
-            if ends is not None and all(consumer.position(tp) >= ends[tp] for tp in partitions):
+            if ends is not None and all(read_to_end(consumer, tp, ends[tp]) for tp in partitions):
                 break
             batches = consumer.poll(timeout_ms=200, max_records=n - len(records))
             for batch in batches.values():

@@ -26,10 +26,10 @@ async def test_worker_consumer_carries_the_configured_fetch_wait(tmp_path):
 
 
 def test_tansu_workarounds_only_in_the_embedded_profile(tmp_path):
-    """One record per producer batch and short group timeouts are set only when the embedded profile is on."""
+    """Short group timeouts are set only when the embedded profile is on; producer batching is left alone."""
     embedded = faust_options(unit_settings(tmp_path, embedded_profile=True), tmp_path)
     production = faust_options(unit_settings(tmp_path, embedded_profile=False), tmp_path)
-    assert embedded["producer_max_batch_size"] == 1 and embedded["broker_rebalance_timeout"] == 5
+    assert embedded["broker_rebalance_timeout"] == 5 and "producer_max_batch_size" not in embedded
     assert "producer_max_batch_size" not in production and "broker_rebalance_timeout" not in production
 
 

@@ -1,7 +1,8 @@
 """Start-up reconciliation of rows left in `sending` by a crash between the provider call and the ledger update.
 
 - SMS (and the outbox): the provider can tell. Twilio is asked for messages to that number created since
-  the row went to `sending` whose body carries the alert's ack code. Found: the row becomes `sent` with
+  the row went to `sending` (or, when an earlier attempt ended ambiguously, since that attempt began: see
+  consumers.ambiguous) whose body carries the alert's ack code. Found: the row becomes `sent` with
   that SID (audit RECONCILED, no second SMS). Not found: back to `pending`, sent by the sender as usual.
 - E-mail: SMTP cannot tell whether the server accepted the message before the crash. The row is re-sent
   at once with the SAME Message-ID (derived from the delivery id), so the recipient's mail client threads
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consumers import ledger
+from consumers.ambiguous import unsure_since
 from consumers.ledger import Delivery, LedgerAlert
 from consumers.retry import DeliveryFault
 from consumers.sender import Sender
@@ -51,7 +53,8 @@ def _reconcile_one(sender: Sender, delivery_id: int) -> str:
     with sender.sessions() as session:
         row = session.get(Delivery, delivery_id)
         channel = sender.channels[row.channel]
-        message, since = sender.message_for(session, row), row.updated_at
+        message = sender.message_for(session, row)
+        since = min(row.updated_at, unsure_since(session, [row]).get(row.id, row.updated_at))
     if not channel.can_reconcile:
         _resend(sender, delivery_id)
         return "resent"

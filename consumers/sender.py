@@ -1,4 +1,9 @@
-"""The sender: due pending rows -> sending (committed) -> provider -> sent / retry with backoff / failed + failover."""
+"""The sender: due pending rows -> sending (committed) -> provider -> sent / retry with backoff / failed + failover.
+
+After an ambiguous fault (a timeout: the provider may have taken the message) the next attempt asks the
+provider first and records a message it already has as RECONCILED instead of sending it twice
+(consumers.ambiguous).
+"""
 from __future__ import annotations
 
 import random
@@ -11,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger, metrics
+from consumers.ambiguous import Claim, Outcome, Reconciled, attempt, is_ambiguous, unsure_since
 from consumers.channels import EMAIL, Channel, OutgoingMessage
 from consumers.channels.email import message_id_for
 from consumers.delivery_events import DeliveryPublisher
@@ -41,38 +47,39 @@ class Sender:
     def send_due(self, limit: int = 50) -> int:
         """Claim up to `limit` due rows at once, call the providers (concurrently), record the outcomes; how many
         were attempted. A crash after the claim leaves rows in `sending` for reconcile, as for one row."""
-        messages = self.claim_due(limit)
-        if not messages:
+        claims = self.claim_due(limit)
+        if not claims:
             return 0
-        with ThreadPoolExecutor(max_workers=min(len(messages), self.settings.sender_concurrency)) as pool:
-            outcomes = list(pool.map(self._call_provider, messages))
-        sent = [(m.delivery_id, outcome) for m, outcome in zip(messages, outcomes, strict=True)
-                if isinstance(outcome, str)]
-        self.record_sent_many(sent)
-        for message, outcome in zip(messages, outcomes, strict=True):
-            if isinstance(outcome, DeliveryFault):
-                self._record_fault(message.delivery_id, outcome)
-        return len(messages)
+        with ThreadPoolExecutor(max_workers=min(len(claims), self.settings.sender_concurrency)) as pool:
+            outcomes = list(pool.map(self._attempt, claims))
+        self._record_outcomes(list(zip(claims, outcomes, strict=True)))
+        return len(claims)
 
     def send_one(self, delivery_id: int) -> str | None:
         """Claim, send and record one delivery; its new state, or None when another sender claimed it."""
-        message = self.claim(delivery_id)
-        if message is None:
+        claim = self._claim_one(delivery_id)
+        if claim is None:
             return None
-        outcome = self._call_provider(message)
+        outcome = self._attempt(claim)
         if isinstance(outcome, DeliveryFault):
-            return self._record_fault(delivery_id, outcome)
-        self.record_sent(delivery_id, outcome)
+            return self._record_fault(claim, outcome)
+        self._record_outcomes([(claim, outcome)])
         return ledger.SENT
 
-    def _call_provider(self, message: OutgoingMessage) -> str | DeliveryFault:
-        """The provider's message id, or the fault it answered with."""
-        try:
-            return self.channels[message.channel].send(message)
-        except DeliveryFault as fault:
-            return fault
+    def _attempt(self, claim: Claim) -> Outcome:
+        """The provider's message id, the id it already had (after an ambiguous fault), or the fault."""
+        return attempt(self.channels[claim.message.channel], claim)
 
-    def claim_due(self, limit: int) -> list[OutgoingMessage]:
+    def _record_outcomes(self, results: list[tuple[Claim, Outcome]]) -> None:
+        """Sent rows in one commit, rows the provider already had (RECONCILED) in another, then each fault."""
+        self.record_sent_many([(c.delivery_id, o) for c, o in results if isinstance(o, str)])
+        self.record_sent_many([(c.delivery_id, o.provider_id) for c, o in results if isinstance(o, Reconciled)],
+                              action="RECONCILED")
+        for claim, outcome in results:
+            if isinstance(outcome, DeliveryFault):
+                self._record_fault(claim, outcome)
+
+    def claim_due(self, limit: int) -> list[Claim]:
         """Due pending rows -> sending with attempts + 1, in one transaction committed before any provider call
         (rows another sender holds are skipped on PostgreSQL; SQLite's write lock serialises claims)."""
         now = self.now()
@@ -82,12 +89,17 @@ class Sender:
                 .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)))
             for row in rows:
                 row.state, row.attempts, row.updated_at = ledger.SENDING, row.attempts + 1, now
-            messages = [self.message_for(session, row) for row in rows]
+            unsure = unsure_since(session, rows)
+            claims = [Claim(self.message_for(session, row), now, unsure.get(row.id)) for row in rows]
             session.commit()
-        return messages
+        return claims
 
     def claim(self, delivery_id: int) -> OutgoingMessage | None:
         """pending -> sending with attempts + 1, committed before the provider is called."""
+        claim = self._claim_one(delivery_id)
+        return claim.message if claim is not None else None
+
+    def _claim_one(self, delivery_id: int) -> Claim | None:
         now = self.now()
         with self.sessions() as session:
             claimed = session.execute(
@@ -96,7 +108,8 @@ class Sender:
             session.commit()
             if not claimed:
                 return None
-            return self.message_for(session, session.get(Delivery, delivery_id))
+            row = session.get(Delivery, delivery_id)
+            return Claim(self.message_for(session, row), now, unsure_since(session, [row]).get(row.id))
 
     def message_for(self, session: Session, row: Delivery) -> OutgoingMessage:
         """The provider message of a row: the stored body; for e-mail the subject, HTML and ack link too."""
@@ -149,8 +162,9 @@ class Sender:
             log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
             self._publish("SENT", alert_id, now, staff_id, channel, None)
 
-    def _record_fault(self, delivery_id: int, fault: DeliveryFault) -> str:
-        now = self.now()
+    def _record_fault(self, claim: Claim, fault: DeliveryFault) -> str:
+        """pending again with backoff (an ambiguous fault keeps when the unknown began), or failed + failover."""
+        now, delivery_id = self.now(), claim.delivery_id
         with self.sessions() as session:
             row = session.get(Delivery, delivery_id)
             alert = session.get(LedgerAlert, row.alert_id)
@@ -159,10 +173,12 @@ class Sender:
                 delay = backoff_delay(row.attempts, self.settings.delivery_backoff_base_s,
                                       self.settings.delivery_backoff_cap_s, self.jitter)
                 row.state, row.next_attempt_at = ledger.PENDING, now + delay
+                detail: dict[str, Any] = {"code": fault.code, "attempts": row.attempts,
+                                          "delay_s": round(delay.total_seconds(), 3)}
+                if is_ambiguous(fault.code):
+                    detail["unsure_since"] = claim.unsure_from().isoformat()
                 ledger.audit(session, "RETRY_SCHEDULED", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
-                             staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
-                             detail={"code": fault.code, "attempts": row.attempts,
-                                     "delay_s": round(delay.total_seconds(), 3)})
+                             staff_id=row.staff_id, channel=row.channel, delivery_id=row.id, detail=detail)
                 session.commit()
                 log.warning("delivery_retry_scheduled", delivery_id=delivery_id, code=fault.code,
                             attempts=row.attempts)

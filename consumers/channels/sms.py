@@ -29,19 +29,31 @@ def _quiet_sdk_logger() -> logging.Logger:
 def classify(exc: Exception) -> DeliveryFault:
     """Transient: 429/20429, 5xx, network errors and timeouts; permanent: the known codes and other 4xx."""
     if isinstance(exc, TwilioRestException):
-        status, code = int(exc.status or 0), exc.code
-        if status == 429 or code == TOO_MANY_REQUESTS:
-            return TransientFault("TWILIO_20429")
-        if status >= 500:
-            return TransientFault(f"TWILIO_HTTP_{status}")
-        if code in PERMANENT_CODES:
-            return PermanentFault(f"TWILIO_{code}")
-        return PermanentFault(f"TWILIO_{code or status}")
+        return _classify_answer(int(exc.status or 0), exc.code)
+    if isinstance(exc, TwilioException) and _page_status(exc):  # a list page answered with an error status
+        return _classify_answer(_page_status(exc), None)
     if isinstance(exc, requests.Timeout):
         return TransientFault("TIMEOUT")
     if isinstance(exc, requests.RequestException | OSError):
         return TransientFault("NETWORK")
     return TransientFault("TWILIO_ERROR")
+
+
+def _classify_answer(status: int, code: int | None) -> DeliveryFault:
+    """An error answer from Twilio by HTTP status and Twilio error code."""
+    if status == 429 or code == TOO_MANY_REQUESTS:
+        return TransientFault("TWILIO_20429")
+    if status >= 500:
+        return TransientFault(f"TWILIO_HTTP_{status}")
+    if code in PERMANENT_CODES:
+        return PermanentFault(f"TWILIO_{code}")
+    return PermanentFault(f"TWILIO_{code or status}")
+
+
+def _page_status(exc: TwilioException) -> int:
+    """The HTTP status of the SDK's "Unable to fetch page" error (it carries the response), else 0."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    return int(getattr(response, "status_code", 0) or 0)
 
 
 class TwilioSms:

@@ -1,8 +1,10 @@
 """A real HTTP server on 127.0.0.1 speaking enough of Twilio's Messages REST API for the real twilio SDK.
 
 It records every request, keeps the messages it accepted (for the list call reconciliation uses), and
-answers programmed faults for the next POSTs: 429/20429, 500, 503, a timeout (sleeps past the client's
-timeout) and permanent error codes (21211, 21614, 21610, ...).
+answers programmed faults for the next POSTs: 429/20429, 500, 503, a timeout before taking the message
+("timeout": sleeps past the client's timeout, keeps nothing), a timeout after taking it ("timeout_after_accept":
+keeps the message, then answers too late) and permanent error codes (21211, 21614, 21610, ...); and for the
+next list GETs ("429", "500", "503", "timeout").
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class FakeTwilio:
     requests: list[RecordedRequest] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     faults: list[str | int] = field(default_factory=list)
+    list_faults: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -60,6 +63,11 @@ class FakeTwilio:
         """Answer the next `times` POSTs with a fault: "429", "500", "503", "timeout" or a Twilio error code."""
         with self.lock:
             self.faults.extend([fault] * times)
+
+    def fail_next_list(self, fault: str, times: int = 1) -> None:
+        """Answer the next `times` message-list GETs with a fault: "429", "500", "503" or "timeout"."""
+        with self.lock:
+            self.list_faults.extend([fault] * times)
 
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         """Accepted messages to one number, in order."""
@@ -130,18 +138,35 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.state.lock:
             fault = self.state.faults.pop(0) if self.state.faults else None
-        if fault is not None:
+        if fault == "timeout_after_accept":
+            self._accept_late(form)
+        elif fault is not None:
             self._answer_fault(fault)
-            return
+        else:
+            self._send_json(201, self._accept(form))
+
+    def _accept(self, form: dict[str, str]) -> dict[str, Any]:
         message = _message_json(self.state, form)
         with self.state.lock:
             self.state.messages.append(message)
-        self._send_json(201, message)
+        return message
+
+    def _accept_late(self, form: dict[str, str]) -> None:
+        """Keep the message, then answer after the client gave up: it cannot know the SMS went."""
+        message = self._accept(form)
+        time.sleep(self.state.timeout_sleep_s)
+        try:
+            self._send_json(201, message)
+        except OSError:
+            pass
 
     def _answer_fault(self, fault: str | int) -> None:
         if fault == "timeout":
             time.sleep(self.state.timeout_sleep_s)
-            self._send_json(503, {"code": 20503, "message": "late", "status": 503})
+            try:
+                self._send_json(503, {"code": 20503, "message": "late", "status": 503})
+            except OSError:
+                pass  # the client gave up long ago
         elif fault == "429":
             self._send_json(429, {"code": 20429, "message": "Too Many Requests", "status": 429})
         elif fault in ("500", "503"):
@@ -154,6 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         recorded, path = self._record({})
         if not self._route_ok(path, recorded):
+            return
+        with self.state.lock:
+            fault = self.state.list_faults.pop(0) if self.state.list_faults else None
+        if fault is not None:
+            self._answer_fault(fault)
             return
         to, after = recorded.query.get("To"), recorded.query.get("DateSent>")
         since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None

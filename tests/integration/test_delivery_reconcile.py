@@ -1,8 +1,10 @@
-"""Integration tests of crash reconciliation and the personal-data guard end to end (fake Twilio, aiosmtpd, SQLite)."""
+"""Integration tests of crash reconciliation, asking Twilio before retrying after a timeout, and the personal-data
+guard end to end (fake Twilio, aiosmtpd, SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,83 @@ def harness(tmp_path: Path, sqlite_url: str, twilio_server: FakeTwilio, smtp_ser
     made.seed_staff(CM, samples.IDVA, DM)
     yield made
     made.close()
+
+
+@pytest.fixture
+def sms_harness(tmp_path: Path, database_url: str, twilio_server: FakeTwilio,
+                smtp_server: FakeSmtp) -> Iterator[DeliveryHarness]:
+    """CRITICAL alerts by SMS only, on SQLite and PostgreSQL; the fake Twilio on the harness's simulated clock."""
+    made = DeliveryHarness(provider_settings(tmp_path, twilio_server, smtp_server, channels_by_severity="CRITICAL=SMS"),
+                           database_url)
+    twilio_server.clock = made.clock
+    made.seed_staff(CM, samples.IDVA, DM)
+    yield made
+    made.close()
+
+
+def _to_case_manager_only() -> Any:
+    """A CRITICAL alert whose only recipient is the case manager (one SMS row)."""
+    recipient = {k: v for k, v in samples.alert().recipients[0].to_datum().items() if v is not None}
+    return samples.alert(severity="CRITICAL", recipients=[recipient | {"role": "CASE_MANAGER"}])
+
+
+def _only_row(harness: DeliveryHarness, alert_id: str) -> ledger.Delivery:
+    [row] = harness.deliveries(alert_id)
+    return row
+
+
+def test_timeout_after_twilio_took_the_sms_is_reconciled_not_resent(sms_harness: DeliveryHarness,
+                                                                    twilio_server: FakeTwilio) -> None:
+    """Twilio keeps the SMS but answers after the client timeout: the retry finds it, so exactly one SMS goes."""
+    alert = _to_case_manager_only()
+    sms_harness.dispatch(alert)
+    twilio_server.fail_next("timeout_after_accept")
+    sms_harness.sender.send_due()
+    assert (_only_row(sms_harness, alert.alert_id).state, _only_row(sms_harness, alert.alert_id).last_error) == (
+        "pending", "TIMEOUT")
+    sms_harness.run_until_settled()
+    [sms] = twilio_server.sent_to(samples.PHONES[CM])
+    row = _only_row(sms_harness, alert.alert_id)
+    assert (row.state, row.provider_message_id, row.attempts, row.last_error) == ("sent", sms["sid"], 2, None)
+    assert len(twilio_server.posts()) == 1
+    assert sms_harness.actions(alert.alert_id) == ["ALERT_RECEIVED", "RETRY_SCHEDULED", "RECONCILED"]
+
+
+def test_timeout_before_twilio_took_the_sms_is_sent_once_after_asking(sms_harness: DeliveryHarness,
+                                                                      twilio_server: FakeTwilio) -> None:
+    """Twilio times out without keeping the SMS: the retry asks, finds nothing and sends it once."""
+    alert = _to_case_manager_only()
+    sms_harness.dispatch(alert)
+    twilio_server.fail_next("timeout")
+    sms_harness.run_until_settled()
+    [sms] = twilio_server.sent_to(samples.PHONES[CM])
+    row = _only_row(sms_harness, alert.alert_id)
+    assert (row.state, row.provider_message_id, row.attempts) == ("sent", sms["sid"], 2)
+    assert len(twilio_server.posts()) == 2
+    assert [r.method for r in twilio_server.requests] == ["POST", "GET", "POST"]
+    assert sms_harness.actions(alert.alert_id) == ["ALERT_RECEIVED", "RETRY_SCHEDULED", "DISCLOSED"]
+
+
+def test_failed_lookup_after_a_timeout_sends_nothing_and_asks_again(sms_harness: DeliveryHarness,
+                                                                    twilio_server: FakeTwilio) -> None:
+    """Twilio's message list answering 500 leaves the row pending without a POST; the next retry still finds
+    the SMS the timed-out attempt left, so none is sent twice."""
+    alert = _to_case_manager_only()
+    sms_harness.dispatch(alert)
+    twilio_server.fail_next("timeout_after_accept")
+    sms_harness.sender.send_due()
+    twilio_server.fail_next_list("500")
+    sms_harness.clock.at = _only_row(sms_harness, alert.alert_id).next_attempt_at
+    assert sms_harness.sender.send_due() == 1
+    row = _only_row(sms_harness, alert.alert_id)
+    assert (row.state, row.attempts, row.last_error) == ("pending", 2, "LOOKUP_FAILED:TWILIO_HTTP_500")
+    assert len(twilio_server.posts()) == 1
+    sms_harness.run_until_settled()
+    [sms] = twilio_server.sent_to(samples.PHONES[CM])
+    assert (_only_row(sms_harness, alert.alert_id).state, len(twilio_server.posts())) == ("sent", 1)
+    assert _only_row(sms_harness, alert.alert_id).provider_message_id == sms["sid"]
+    assert sms_harness.actions(alert.alert_id) == ["ALERT_RECEIVED", "RETRY_SCHEDULED", "RETRY_SCHEDULED",
+                                                   "RECONCILED"]
 
 
 def _crash_after_send(harness: DeliveryHarness, channel: str, alert_id: str) -> int:

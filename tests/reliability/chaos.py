@@ -11,8 +11,11 @@ Oracle: the pure engine (runtime.replay.model.EngineReplay) over exactly the rec
 Deliveries are counted from the fake servers' mailboxes (ack code + recipient address), never the ledger.
 `max_failover_s`: after each SIGKILL, a probe event per subject-events partition is sent every second; the
 failover is the time until every partition has raised a probe's alert again. `duplicates_after_timeout`:
-a Twilio timeout after Twilio accepted the message is indistinguishable from a lost request, so the retry
-sends a second SMS; these are counted apart from `duplicate_deliveries`. `skipped_record_ranges`: the workers'
+a Twilio timeout after Twilio accepted the message is indistinguishable from a lost request; a blind retry
+would send a second SMS. The sender now asks Twilio before retrying such a row (consumers.ambiguous: the
+message list since the timed-out attempt began, matched by ack code) and records a message found there as
+RECONCILED, so this count is expected to be 0; it stays in the summary, counted apart from
+`duplicate_deliveries`, because it documents the ambiguity. `skipped_record_ranges`: the workers'
 `stream_records_skipped` warnings (offsets faust passed over without handing them to an agent).
 The last line printed is the JSON summary; the exit code is 0 only when lost = duplicates = 0 and every
 malformed record is dead-lettered.

@@ -49,7 +49,14 @@ class DeliveryPublisher:
         future = self.producer.send(self.topic, key=alert_id.encode(), value=self.codec.encode(DELIVERY_TOPIC, datum))
         if wait:
             future.get(timeout=30)
+        else:
+            future.add_errback(lambda exc: log.error("delivery_event_not_published", kind=kind, alert_id=alert_id,
+                                                     error=type(exc).__name__))
         log.info("delivery_event_published", kind=kind, alert_id=alert_id, staff_id=staff_id, channel=channel)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every event sent without waiting has been acknowledged (or failed)."""
+        self.producer.flush(timeout=timeout)
 
     def close(self) -> None:
         """Flush and close the producer."""

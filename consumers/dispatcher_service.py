@@ -27,6 +27,7 @@ from schemas.events import Alert, event_from_datum
 log = get_logger(__name__)
 READY = threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
 SEND_BATCH = 50  # due deliveries the sender takes per round
+RECORD_BATCH = 50  # alerts recorded per transaction: short ones let the sender claim and record in between
 CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled with an alert is applied before it
 
 
@@ -81,7 +82,7 @@ class DispatcherService:
     def consume(self, stop: threading.Event) -> None:
         """Poll, write the ledger, commit the DB, THEN commit the offsets; until stop is set."""
         while not stop.is_set():
-            batches = self.consumer.poll(timeout_ms=self.poll_ms)
+            batches = self.consumer.poll(timeout_ms=self.poll_ms, max_records=RECORD_BATCH)
             if not batches:
                 continue
             records = [r for batch in batches.values() for r in batch]

@@ -160,7 +160,8 @@ class Sender:
         for delivery_id, alert_id, staff_id, channel in done:
             metrics.count_delivery(channel, "sent")
             log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)
-            self._publish("SENT", alert_id, now, staff_id, channel, None)
+            self._publish("SENT", alert_id, now, staff_id, channel, None, wait=False)
+        self._flush_events()
 
     def _record_fault(self, claim: Claim, fault: DeliveryFault) -> str:
         """pending again with backoff (an ambiguous fault keeps when the unknown began), or failed + failover."""
@@ -203,10 +204,20 @@ class Sender:
         session.commit()
         log.warning("delivery_failed", delivery_id=row.id, alert_id=row.alert_id, code=fault.code)
 
-    def _publish(self, kind: str, alert_id: str, at: datetime, staff_id: str, channel: str, code: str | None) -> None:
+    def _publish(self, kind: str, alert_id: str, at: datetime, staff_id: str, channel: str, code: str | None,
+                 wait: bool = True) -> None:
         if self.publisher is None:
             return
         try:
-            self.publisher.publish(kind, alert_id, at, staff_id=staff_id, channel=channel, code=code)
+            self.publisher.publish(kind, alert_id, at, staff_id=staff_id, channel=channel, code=code, wait=wait)
         except Exception as exc:  # noqa: BLE001 - the ledger is the record; the topic is a notification
             log.error("delivery_event_not_published", alert_id=alert_id, kind=kind, error=type(exc).__name__)
+
+    def _flush_events(self) -> None:
+        """One wait for a batch's delivery events (one broker round trip each had paced the sender)."""
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.flush()
+        except Exception as exc:  # noqa: BLE001 - the ledger is the record; the topic is a notification
+            log.error("delivery_events_not_flushed", error=type(exc).__name__)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,18 +92,32 @@ def _take_turns(engine: Engine, turn: threading.RLock) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # the driver must not BEGIN by itself: _begin_immediate does
+    dbapi_connection.isolation_level = None  # the driver must not BEGIN by itself: _take_turns does
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         # SQLite's recommendation for WAL: a commit survives the crash or SIGKILL of any process, and only a power
         # loss of the host may roll back the last commits. FULL's fsync per commit cost 3.7 ms here, and the
         # dispatcher makes several commits per delivery. Hosts that must survive power loss run PostgreSQL.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL mode, switched once when the database is new. The switch needs the database to itself and fails at once
+    with "database is locked" (the busy timeout does not apply) when two processes open a new database together:
+    it is retried for up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Any:

@@ -45,7 +45,7 @@ def test_high_escalates_at_60_minutes(sqlite_url: str) -> None:
     """A HIGH alert is left alone at 59 minutes and escalated at 60."""
     with ledger_session(sqlite_url) as session:
         seed_staff(session)
-        row = seed_alert(session, "HIGH")
+        seed_alert(session, "HIGH")
         assert run_escalations(session, T0 + timedelta(minutes=59), SETTINGS).escalated == []
         assert len(run_escalations(session, T0 + timedelta(minutes=60), SETTINGS).escalated) == 1
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from consumers.channels import Channel, OutgoingMessage
 from consumers.ledger import AuditEntry, Delivery
 from consumers.retry import DeliveryFault, TransientFault
+from runtime.db import as_utc
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -79,7 +80,7 @@ def unsure_since(session: Session, rows: Sequence[Delivery]) -> dict[int, dateti
             .where(AuditEntry.action == RETRY_SCHEDULED, AuditEntry.alert_id.in_({r.alert_id for r in unsure}),
                    AuditEntry.delivery_id.in_([r.id for r in unsure])).order_by(AuditEntry.id)):
         latest[delivery_id] = detail
-    return {row.id: _stamp(latest.get(row.id)) or row.created_at for row in unsure}
+    return {row.id: _stamp(latest.get(row.id)) or as_utc(row.created_at) for row in unsure}
 
 
 def _stamp(detail: str | None) -> datetime | None:

@@ -37,7 +37,9 @@ class BenchResults:
         return {
             "ceiling_events_per_s": _r(ceiling), "pipeline_events_per_s": _r(pipeline),
             "ratio": round(pipeline / ceiling, 4) if ceiling and pipeline is not None else None,
-            "latency_ms": {str(r.offered_per_s): {"p50": _r(r.p50), "p95": _r(r.p95), "p99": _r(r.p99)}
+            "latency_ms": {str(r.offered_per_s): {"p50": _r(r.p50), "p95": _r(r.p95), "p99": _r(r.p99),
+                                                  "events": r.events, "measured": r.measured,
+                                                  "achieved_per_s": _r(r.achieved_per_s)}
                            for r in self.latency},
             "bytes_per_subject": _r(max((s.bytes_per_subject for s in self.state), default=None)),
             "replay_1m_s": _r(self.replay_1m_s),

@@ -91,8 +91,8 @@ class Resolver:
 # Unexpected failures (not a known-bad record) are retried in place before the record is dead-lettered:
 # a transient fault (e.g. a broker hiccup on send) must not cost an alert.
 RETRY_DELAYS_S = (0.5, 2.0, 5.0)
-# The correlate agent awaits the broker's ack of a batch's alerts once, not once per record (the per-record wait
-# capped it at ~200 records/s); a batch closes when full or after this long without filling.
+# The correlate agent awaits the broker's ack of a batch's alerts once, not once per record (a broker round
+# trip per record); a batch closes when full or after this long without filling.
 CORRELATE_BATCH_MAX = 500
 CORRELATE_BATCH_WITHIN_S = 0.01
 

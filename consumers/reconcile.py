@@ -15,7 +15,9 @@ dispatcher's message in flight. The dispatcher runs a pass at start and then per
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -71,25 +73,24 @@ def _reconcile_one(sender: Sender, delivery_id: int) -> str:
 
 
 def _requeue(sender: Sender, delivery_id: int, reason: str) -> None:
-    now = sender.now()
-    with sender.sessions() as session:
-        row = session.get(Delivery, delivery_id)
-        alert = session.get(LedgerAlert, row.alert_id)
-        row.state, row.next_attempt_at, row.updated_at = ledger.PENDING, now, now
-        ledger.audit(session, "REQUEUED_AFTER_CRASH", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
-                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id, detail={"reason": reason})
-        session.commit()
+    _back_to_pending(sender, delivery_id, "REQUEUED_AFTER_CRASH", lambda _session, _row: {"reason": reason})
 
 
 def _resend(sender: Sender, delivery_id: int) -> None:
     """Audit RESENT_AFTER_CRASH, put the row back to pending and send it now (same Message-ID)."""
+    _back_to_pending(sender, delivery_id, "RESENT_AFTER_CRASH",
+                     lambda session, row: {"message_id": sender.message_for(session, row).message_id})
+    sender.send_one(delivery_id)
+
+
+def _back_to_pending(sender: Sender, delivery_id: int, action: str,
+                     detail: Callable[[Session, Delivery], dict[str, Any]]) -> None:
+    """A row left in `sending` goes back to pending, due now, audited with `action`; committed."""
     now = sender.now()
     with sender.sessions() as session:
         row = session.get(Delivery, delivery_id)
         alert = session.get(LedgerAlert, row.alert_id)
         row.state, row.next_attempt_at, row.updated_at = ledger.PENDING, now, now
-        ledger.audit(session, "RESENT_AFTER_CRASH", at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
-                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id,
-                     detail={"message_id": sender.message_for(session, row).message_id})
+        ledger.audit(session, action, at=now, alert_id=row.alert_id, subject_id=alert.subject_id,
+                     staff_id=row.staff_id, channel=row.channel, delivery_id=row.id, detail=detail(session, row))
         session.commit()
-    sender.send_one(delivery_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -22,21 +22,12 @@ from consumers.sender import Sender
 from consumers.webhooks import WebhookDeps, make_app
 from runtime.db import make_engine, upgrade
 from schemas.events import DeliveryEvent
+from tests.fakes.delivery_harness import START, SimClock
 from tests.fakes.delivery_samples import CM, DM, IDVA, alert, staff_member
 
 AUTH_TOKEN = "test-auth-token"
 PUBLIC_BASE = "https://alerts.drive.example.org/hooks"
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    """A settable clock for the app and the sender."""
-
-    at: datetime = NOW
-
-    def __call__(self) -> datetime:
-        return self.at
+NOW = START
 
 
 @dataclass
@@ -48,7 +39,7 @@ class Harness:
     client: aiohttp.ClientSession
     sessions: sessionmaker[Session]
     sender: Sender
-    clock: Clock
+    clock: SimClock
     published: list[DeliveryEvent] = field(default_factory=list)
 
     def sign(self, path: str, params: dict[str, str], url_base: str = PUBLIC_BASE) -> str:
@@ -103,7 +94,7 @@ async def running_webhooks(settings_factory: Callable[..., Any], database_url: s
     engine = make_engine(database_url)
     sessions = sessionmaker(engine)
     seed_registry(sessions)
-    clock = Clock()
+    clock = SimClock()
     channels = {**build_channels(settings), SMS: TwilioSms.from_settings(settings)}
     assert EMAIL in channels
     sender = Sender(sessions, channels, settings, now=clock)

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from connectors.intake import Intake, Origin, Outcome
-from connectors.mapping_config import FeedMapping
+from connectors.intake.submit import Intake, Origin, Outcome
+from connectors.mappings.config import FeedMapping
 from connectors.mappings import RowRejected, map_row, standard_fields
-from connectors.store import sqlpoll_watermarks
+from connectors.intake.tables import sqlpoll_watermarks
 
 log = structlog.get_logger("connectors.sqlpoll")
 
@@ -196,8 +196,8 @@ def source_url(settings: Any, mapping: FeedMapping) -> str:
 
 def run_sqlpoll(settings: Any, stop: threading.Event | None = None, once: bool = False) -> int:
     """`drive-alerts sqlpoll`: poll every SQL feed every sqlpoll_interval_s until stopped."""
-    from connectors.filedrop import feed_mappings
-    from connectors.session import intake_session, signal_stop
+    from connectors.filedrop.watcher import feed_mappings
+    from connectors.intake.session import intake_session, signal_stop
     from runtime.db import make_engine
 
     feeds = [m for m in feed_mappings(settings) if m.sql is not None]

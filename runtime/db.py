@@ -1,7 +1,6 @@
-"""Database engines (SQLite embedded, PostgreSQL via psycopg 3) and Alembic upgrades run from code."""
+"""Database engines: SQLite (embedded default: WAL, writers take turns) and PostgreSQL via psycopg 3."""
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import threading
 import time
@@ -12,14 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# Every MetaData the migrations manage, as "module:attribute". Add a package's metadata here (and a
-# revision under migrations/versions/) when it gets tables.
-MIGRATED_METADATA: tuple[str, ...] = ("connectors.store:connector_metadata", "consumers.ledger:ledger_metadata",
-                                      "connectors.dead_letter_store:replay_metadata",
-                                      "connectors.refusal_audit:refusal_metadata")
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -28,15 +19,6 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def target_metadata() -> list[sa.MetaData]:
-    """The MetaData objects the Alembic environment compares against (autogenerate, check)."""
-    found = []
-    for ref in MIGRATED_METADATA:
-        module, attribute = ref.split(":")
-        found.append(getattr(importlib.import_module(module), attribute))
-    return found
 
 
 def normalise_url(url: str) -> str:
@@ -118,38 +100,3 @@ def _use_wal(cursor: Any) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-def alembic_config(connection: sa.Connection | None = None) -> Any:
-    """An Alembic Config pointing at the shipped migrations (no alembic.ini needed)."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    """Run the migrations to `revision` (default head) on the database at `url`."""
-    from alembic import command
-
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
-    finally:
-        engine.dispose()
-
-
-def current_revision(url: str) -> str | None:
-    """The revision the database is at (None before the first upgrade)."""
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()

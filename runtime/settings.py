@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     filedrop_dir: Path | None = Field(None, description="Root of the file drop (one sub-folder per agency); default data_dir/filedrop.")
     filedrop_poll_s: float = Field(2.0, description="How often the file drop looks for new files.")
     sqlpoll_interval_s: float = Field(5.0, description="How often SQL polling sources are read.")
-    feed_mappings_dir: Path | None = Field(None, description="Folder of per-agency feed mapping YAML files (file drop and SQL polling); default: the shipped examples in connectors/sample_config.")
+    feed_mappings_dir: Path | None = Field(None, description="Folder of per-agency feed mapping YAML files (file drop and SQL polling); default: the shipped examples in connectors/mappings/sample_config.")
     filedrop_max_bytes: int = Field(50 * 1024 * 1024, description="Largest dropped file read; larger files go to failed/ unread.")
     filedrop_settle_s: float | None = Field(None, description="A dropped file without a .done marker is read once unchanged this long; default filedrop_poll_s.")
     sqlpoll_source_url: SecretStr | None = Field(None, description="SQLAlchemy URL of the agency database polled by SQL feeds without url_env (secret: may hold a password).")

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas.catalogue import CATALOGUE, EVENT_TYPES, details_schema_name
 from schemas.errors import CodecError
 

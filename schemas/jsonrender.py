@@ -5,7 +5,7 @@ import base64
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas._schemawalk import Schema, resolve, type_name
 from schemas.catalogue import EVENT_TYPES
 

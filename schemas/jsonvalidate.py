@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas._schemawalk import Schema, full_name, resolve, type_name
 from schemas.catalogue import EVENT_TYPES, NO_PERSON_EVENT_TYPES
 from schemas.errors import FieldError

@@ -13,10 +13,10 @@ from schemas.details import CaseSnapshot
 from schemas.events import Alert
 from streams.clock import wall_now
 from streams.correlate import Correlator, decode_event
-from streams.messages import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
+from schemas.subject_events import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
 from streams.metrics import DEAD_LETTERS, FORWARDED, NOT_A_SUBJECT, RECORDS, REGISTRY_REFRESHES
 from streams.publish import AlertPublisher, StreamFailure, dead_letter_of
-from streams.registry import CASE, RegistryReader
+from streams.case_registry import CASE, RegistryReader
 from streams.rules import NotASubject, PossibleMatch, Resolved, resolve
 from streams.ticks import send_ticks_async
 
@@ -199,7 +199,7 @@ def _registry_agent(app: StreamsApp) -> Any:
             m = event.message
             yield await guarded(app, CASE, m, lambda: app.resolver.route_case(m.value), CASE)
 
-    return app.agent(topic, name="streams.registry")(registry_records)
+    return app.agent(topic, name="streams.case_registry")(registry_records)
 
 
 def _correlate_agent(app: StreamsApp) -> Any:

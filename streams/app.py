@@ -16,9 +16,9 @@ from schemas.catalogue import DAY_MS
 from schemas.codec import AvroCodec
 from streams.agents import AGENCY_TOPICS, install_agents
 from streams.clock import StreamClock
-from streams.messages import SUBJECT_EVENTS
+from schemas.subject_events import SUBJECT_EVENTS
 from streams.publish import AlertPublisher, KafkaPublisher
-from streams.registry import RegistryReader
+from streams.case_registry import RegistryReader
 from streams.rules import RuleConfig
 from streams.transport import FetchWaitTransport
 

@@ -10,7 +10,7 @@ import structlog
 from schemas.codec import AvroCodec
 from schemas.events import Alert, Event, event_from_datum
 from streams.clock import StreamClock
-from streams.messages import KIND_EVENT, KIND_POSSIBLE_MATCH, KIND_TICK, header, parse_iso
+from schemas.subject_events import KIND_EVENT, KIND_POSSIBLE_MATCH, KIND_TICK, header, parse_iso
 from streams.metrics import ALERTS
 from streams.publish import AlertPublisher, StreamFailure
 from streams.rules import RuleConfig, SubjectState, apply, apply_possible_match, empty, next_due, on_tick

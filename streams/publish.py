@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from schemas.codec import AvroCodec
 from schemas.errors import CodecError, FieldError
 from schemas.events import Alert, DeadLetter, DeadLetterSource
-from streams.messages import forward_headers
+from schemas.subject_events import forward_headers
 
 CONNECTOR = "streams"
 

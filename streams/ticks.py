@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime.settings import Settings
-from streams.messages import SUBJECT_EVENTS, Headers, iso, tick_headers
+from schemas.subject_events import SUBJECT_EVENTS, Headers, iso, tick_headers
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Agency mappings: an agency-native row (dict of strings) -> a JSON-form record of the event contract.
 
 `map_row(mapping, row)` renames the row's columns by the feed's declared mapping
-(connectors/mapping_config.py), then the source kind's module (police, courts, em, casemgmt)
+(connectors/mappings/config.py), then the source kind's module (police, courts, em, casemgmt)
 shapes the details. Problems raise RowRejected with one FieldError per bad column.
 """
 from __future__ import annotations
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from connectors.mapping_config import FeedMapping
+from connectors.mappings.config import FeedMapping
 from connectors.mappings import casemgmt, courts, em, police
 from connectors.mappings.common import ENVELOPE_FIELDS, person_ids
 from connectors.mappings.fields import RowFields
 from schemas.catalogue import NO_PERSON_EVENT_TYPES
 from schemas.jsonform import FieldError
-from schemas.registry import latest_version
+from schemas.avro_schemas import latest_version
 
 KINDS: dict[str, ModuleType] = {"police": police, "courts": courts, "em": em, "casemgmt": casemgmt}
 _MAX_EVENT_ID = 128

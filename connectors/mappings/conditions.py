@@ -1,6 +1,6 @@
 """Conditions in flat extracts: numbered columns (cond1_kind, cond1_person, ...) or a JSON list.
 
-Encoding (documented in connectors/sample_config/README.md): condition N of a row is the group of
+Encoding (documented in connectors/mappings/sample_config/README.md): condition N of a row is the group of
 standard fields `<prefix>N_id`, `<prefix>N_kind`, `<prefix>N_person`, `<prefix>N_location`
 (`KIND:code`), `<prefix>N_curfew` (`HH:MM-HH:MM`), `<prefix>N_starts`, `<prefix>N_ends`; a group
 whose cells are all blank is skipped. Instead, the list field (`conditions`) may hold a JSON list of

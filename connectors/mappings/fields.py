@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.mapping_config import FeedMapping
+from connectors.mappings.config import FeedMapping
 from schemas.jsonform import FieldError
 
 LOCATION_KINDS = ("UPRN", "POSTCODE_SECTOR", "EM_ZONE", "COURT", "PRISON", "OTHER")

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger
-from consumers.channels import build_channels
-from consumers.dispatcher import dispatch_alert, parse_channel_plan
-from consumers.ledger import Delivery
-from consumers.sender import Sender
-from runtime.db import make_engine, upgrade
+from consumers.delivery.channels import build_channels
+from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.ledger.models import Delivery
+from consumers.delivery.sender import Sender
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.settings import Settings
 from schemas.events import Alert
 from tests.fakes import delivery_samples as samples

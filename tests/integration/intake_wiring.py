@@ -5,9 +5,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connectors.intake import Intake
-from connectors.intake import build_intake
-from runtime.db import make_engine, upgrade
+from connectors.intake.submit import Intake
+from connectors.intake.submit import build_intake
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.kafka import ensure_topics, make_producer
 from runtime.settings import Settings
 from schemas.catalogue import CATALOGUE

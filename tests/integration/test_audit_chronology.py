@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from consumers.chronology_feed import codec_for, ingest_record
-from consumers.escalation import run_escalations
-from consumers.ledger import ChronologyEvent, LedgerAlert, deliveries_of
-from runtime.cli import main
+from consumers.chronology.feed import codec_for, ingest_record
+from consumers.escalation.runner import run_escalations
+from consumers.ledger.models import ChronologyEvent, LedgerAlert, deliveries_of
+from entrypoints.cli import main
 from schemas.jsonform import from_json
 from tests.fakes.delivery_samples import CM, DM, IDVA, PHONES
 from tests.fakes.fixtures import twilio_server  # noqa: F401 - fixture

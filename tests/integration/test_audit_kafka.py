@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consumers.chronology_feed import SUBJECT_EVENTS, codec_for, consume
-from consumers.delivery_events import DeliveryPublisher
-from consumers.ledger import ChronologyEvent
-from consumers.webhooks_service import publisher_of
-from runtime.db import make_engine, upgrade
+from consumers.chronology.feed import SUBJECT_EVENTS, codec_for, consume
+from consumers.delivery.events import DeliveryPublisher
+from consumers.ledger.models import ChronologyEvent
+from consumers.acks.service import publisher_of
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.kafka import make_producer
 from runtime.topics import ensure_topics
 from schemas.catalogue import CATALOGUE

@@ -19,7 +19,7 @@ def test_quick_bench_exits_zero_with_every_json_key(tmp_path: Path) -> None:
     """`bench --quick --json` exits 0 and its last line is JSON with every documented key and each offered rate."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
     env["DRIVE_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "runtime.cli", "bench", "--quick", "--json"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "entrypoints.cli", "bench", "--quick", "--json"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=230)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from connectors.dead_letters import DeadLetterStore, Resubmitter, replay
-from connectors.filedrop import FileDrop
-from connectors.intake import Origin
-from connectors.mapping_config import default_mappings_dir, load_mappings
-from connectors.pseudonymise import NameHasher
+from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, replay
+from connectors.filedrop.watcher import FileDrop
+from connectors.intake.submit import Origin
+from connectors.mappings.config import default_mappings_dir, load_mappings
+from connectors.intake.pseudonymise import NameHasher
 from runtime.db import make_engine
 from schemas.codec import AvroCodec
 from tests.integration.intake_wiring import read_records, real_intake

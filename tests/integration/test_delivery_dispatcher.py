@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from consumers import ledger
-from consumers.dispatcher_service import run_service
+from consumers.delivery.service import run_service
 from runtime.db import make_engine
 from runtime.kafka import ensure_topics, make_producer
 from runtime.settings import Settings
@@ -114,7 +114,7 @@ def test_dispatcher_command_stops_cleanly_on_sigterm(dispatcher_settings: Settin
     settings = dispatcher_settings
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
            "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
-    process = subprocess.Popen([sys.executable, "-m", "runtime.cli", "dispatcher"], env=env, cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "dispatcher"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines: list[str] = []

@@ -10,7 +10,8 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from consumers import ledger
-from runtime.db import make_engine, upgrade
+from migrations import upgrade
+from runtime.db import make_engine
 from schemas.events import Alert, StaffMember
 from tests.fakes.delivery_samples import alert as make_alert, staff_member
 
@@ -110,7 +111,7 @@ def test_downgrade_to_0001_removes_the_ledger(database_url: str) -> None:
     """The 0002 downgrade drops the ledger tables and the append-only triggers; upgrading again works."""
     from alembic import command
 
-    from runtime.db import alembic_config
+    from migrations import alembic_config
 
     upgrade(database_url)
     engine = make_engine(database_url)
@@ -128,7 +129,7 @@ def test_downgrade_to_0001_removes_the_ledger(database_url: str) -> None:
 
 def test_duty_managers_on_call_are_active_in_shift_and_ordered(session: Session) -> None:
     """Only active duty managers whose shift covers `now` are on call, ordered by staff id."""
-    from consumers import directory
+    from consumers.ledger import directory
 
     shift = [{"starts_at": "2026-11-22T08:00:00Z", "ends_at": "2026-11-22T20:00:00Z"}]
     later = [{"starts_at": "2026-11-22T20:00:00Z", "ends_at": "2026-11-23T08:00:00Z"}]
@@ -145,7 +146,7 @@ def test_duty_managers_on_call_are_active_in_shift_and_ordered(session: Session)
 
 def test_only_staff_updated_events_reach_the_directory(session: Session) -> None:
     """A case snapshot is ignored by the directory; a STAFF_UPDATED is applied."""
-    from consumers import directory
+    from consumers.ledger import directory
     from schemas.events import event_from_datum
     from schemas.jsonform import from_json
     from tests.fakes.delivery_samples import staff_event

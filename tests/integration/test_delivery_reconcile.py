@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from consumers import ledger
-from consumers.reconcile import reconcile
+from consumers.delivery.reconcile import reconcile
 from tests.conftest import CapturedLogs
 from tests.fakes import delivery_samples as samples
 from tests.fakes.delivery_harness import DeliveryHarness, provider_settings

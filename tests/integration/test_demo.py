@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime.up.demo_data import EXPECTED_ALERTS
+from entrypoints.up.demo_data import EXPECTED_ALERTS
 
 pytestmark = pytest.mark.integration
-DRIVE = [sys.executable, "-c", "from runtime.cli import main; raise SystemExit(main())"]
+DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
 
 
 def test_demo_delivers_every_expected_alert_and_prints_it(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def test_cli_broker_runs_until_interrupted(tmp_path):
     """`drive-alerts broker --port P` prints its bootstrap, answers Kafka, and stops cleanly on Ctrl-C."""
     port = free_port()
     env = {**os.environ, "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_LOG_FORMAT": "json"}
-    process = subprocess.Popen([sys.executable, "-m", "runtime.cli", "broker", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "broker", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         first_line = process.stdout.readline()

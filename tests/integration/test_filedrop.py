@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.filedrop import FileDrop
-from connectors.mapping_config import default_mappings_dir, load_mappings
+from connectors.filedrop.watcher import FileDrop
+from connectors.mappings.config import default_mappings_dir, load_mappings
 from tests.integration.intake_wiring import read_records, real_intake
 
 pytestmark = pytest.mark.integration
@@ -135,7 +135,7 @@ def test_file_without_marker_waits_until_settled(filedrop: FileDrop) -> None:
 
 def test_run_filedrop_once_wires_database_broker_and_folders(settings_factory: Any, tmp_path: Path) -> None:
     """The `drive-alerts filedrop --once` path migrates the journal, provisions topics and processes the drop."""
-    from connectors.filedrop import run_filedrop
+    from connectors.filedrop.watcher import run_filedrop
 
     settings = settings_factory(filedrop_dir=tmp_path / "cli-drop", database_url=f"sqlite:///{tmp_path / 'cli.db'}")
     drop(settings.filedrop_dir, "met", "incidents_cli.csv", HEADER + incident_line("L-0050"))

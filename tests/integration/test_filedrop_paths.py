@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from connectors.filedrop import FileDrop
-from connectors.mapping_config import default_mappings_dir, load_mappings
+from connectors.filedrop.watcher import FileDrop
+from connectors.mappings.config import default_mappings_dir, load_mappings
 from tests.integration.intake_wiring import read_records, real_intake
 from tests.integration.test_filedrop import HEADER, incident_line
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.agencies import AgencyRegistry, load_agencies
-from connectors.http_intake import make_app
-from connectors.intake import Intake, build_intake
-from runtime.db import make_engine, upgrade
+from connectors.http.agencies import AgencyRegistry, load_agencies
+from connectors.http.app import make_app
+from connectors.intake.submit import Intake, build_intake
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.kafka import ensure_topics, make_producer
 from runtime.settings import Settings
 from schemas.catalogue import CATALOGUE
@@ -337,7 +338,7 @@ async def test_readiness_is_503_when_the_database_is_unreachable(stack: Stack, t
     """/readyz answers 503 naming the database when the journal cannot be reached."""
     import sqlalchemy as sa
 
-    from connectors.journal import Journal
+    from connectors.intake.journal import Journal
 
     broken = Intake(journal=Journal(sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")),
                     publisher=stack.intake.publisher, hasher=stack.intake.hasher)

@@ -19,7 +19,7 @@ from tests.kafka_helpers import read_topic
 from tests.samples.events import sample
 
 pytestmark = pytest.mark.integration
-DRIVE = [sys.executable, "-c", "from runtime.cli import main; raise SystemExit(main())"]
+DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
 
 
 def _start(data_dir: Path, intake_port: int, broker_port: int) -> subprocess.Popen[bytes]:

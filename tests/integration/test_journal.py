@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from connectors.intake import Origin, build_intake
-from connectors.journal import Journal, JournalEntry
-from runtime.db import make_engine, upgrade
+from connectors.intake.submit import Origin, build_intake
+from connectors.intake.journal import Journal, JournalEntry
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.kafka import ensure_topics, make_producer
 from schemas.catalogue import CATALOGUE
 from schemas.codec import AvroCodec

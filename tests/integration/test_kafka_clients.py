@@ -8,7 +8,7 @@ import pytest
 from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from runtime import cli
+from entrypoints import cli
 from runtime.kafka import broker_for, ensure_topics, make_admin, make_consumer, make_producer
 from runtime.topics import apply_with, plan_with
 from schemas.catalogue import CATALOGUE

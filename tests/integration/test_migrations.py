@@ -12,7 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from runtime.db import alembic_config, current_revision, make_engine, target_metadata, upgrade
+from migrations import TARGET_METADATA, alembic_config, current_revision, upgrade
+
+from runtime.db import make_engine
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +32,7 @@ def test_upgrade_reaches_head_and_matches_models(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, target_metadata()) == []
+            assert compare_metadata(context, list(TARGET_METADATA)) == []
             tables = set(sa.inspect(conn).get_table_names())
         assert {"intake_journal", "sqlpoll_watermarks", "alembic_version"} <= tables
     finally:
@@ -77,5 +79,5 @@ def test_migrations_ship_in_the_wheel(tmp_path: Path) -> None:
                     "-w", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("drive_alerts-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    revisions = {f"runtime/migrations/versions/{p.name}" for p in (ROOT / "runtime/migrations/versions").glob("*.py")}
-    assert {"runtime/migrations/env.py", "runtime/migrations/script.py.mako"} | revisions <= names
+    revisions = {f"migrations/versions/{p.name}" for p in (ROOT / "migrations/versions").glob("*.py")}
+    assert {"migrations/env.py", "migrations/script.py.mako"} | revisions <= names

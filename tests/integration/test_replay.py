@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runtime.settings import Settings
-from runtime.replay.run import replay
-from runtime.replay.scenario import ALERT_KEYS
+from entrypoints.replay.run import replay
+from entrypoints.replay.scenario import ALERT_KEYS
 from tests.unit.test_scenarios_expected import expected_outcome, outcome_of, scenario_path
 from tests.unit.test_scenarios_pure import replayed
 
@@ -86,7 +86,7 @@ def test_the_cli_on_the_embedded_default_prints_only_alert_lines(tmp_path: Path)
     """`drive-alerts replay` starts its own broker, writes only JSON alert lines to stdout, and delivers into var/."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
     script = Path(sys.executable).with_name("drive-alerts")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "runtime.cli"]
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "entrypoints.cli"]
     command = [*program, "replay", str(scenario_path("release-from-custody"))]
     done = subprocess.run(command, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True,
                           text=True, timeout=180)
@@ -103,7 +103,7 @@ def test_the_cli_on_the_embedded_default_prints_only_alert_lines(tmp_path: Path)
 def test_the_cli_without_delivery_keeps_nothing(tmp_path: Path) -> None:
     """`drive-alerts replay --no-deliver` prints the alerts and leaves no file behind."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
-    command = [sys.executable, "-m", "runtime.cli", "replay", "--no-deliver", str(scenario_path("release-from-custody"))]
+    command = [sys.executable, "-m", "entrypoints.cli", "replay", "--no-deliver", str(scenario_path("release-from-custody"))]
     done = subprocess.run(command, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True,
                           text=True, timeout=180)
     assert done.returncode == 0, done.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import cli
+from entrypoints import cli
 
 pytestmark = pytest.mark.integration
 SCENARIO = Path(__file__).resolve().parents[2] / "streams" / "scenarios" / "routing-two-victims.jsonl"

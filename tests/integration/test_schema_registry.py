@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from runtime.schema_registry import ConfluentSchemaIds, SchemaRegistryError
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas.codec import AvroCodec, CodecError
 from schemas.jsonform import from_json, to_json
 from tests.samples.events import SAMPLES, sample

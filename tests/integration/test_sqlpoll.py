@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors.mapping_config import default_mappings_dir, parse_mapping
+from connectors.mappings.config import default_mappings_dir, parse_mapping
 from connectors.sqlpoll import SqlPoller, SqlSource, SqlSourceError
 from runtime.db import make_engine
 from tests.integration.intake_wiring import read_records, real_intake

@@ -72,7 +72,7 @@ async def test_conditions_survive_a_killed_worker(settings, feed, tmp_path):
     feed.send("case", "CASE_OPENED")
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
            "DRIVE_DATA_DIR": str(tmp_path / "cli"), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
-    child = subprocess.Popen([sys.executable, "-m", "runtime.cli", "worker"], cwd=ROOT, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         feed.send("bail", "BAIL_GRANTED", details__conditions=[ZONE_EXCLUSION])
@@ -104,7 +104,7 @@ def test_the_cli_worker_stops_cleanly_on_sigterm(settings, tmp_path):
     """`drive-alerts worker` provisions its topics, becomes ready, and exits 0 on SIGTERM."""
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
            "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
-    child = subprocess.Popen([sys.executable, "-m", "runtime.cli", "worker"], cwd=ROOT, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in child.stdout:

@@ -8,7 +8,7 @@ import pytest
 from schemas.codec import AvroCodec
 from schemas.events import event_from_datum
 from schemas.jsonform import from_json
-from streams.registry import RegistryReader
+from streams.case_registry import RegistryReader
 from streams.rules import Resolved, resolve
 from streams.worker import provision
 from tests.integration.streams_harness import Feed

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from runtime.embedded_broker import free_port
-from runtime.up import demo_data
+from entrypoints.up import demo_data
 
 pytestmark = pytest.mark.integration
-DRIVE = [sys.executable, "-c", "from runtime.cli import main; raise SystemExit(main())"]
+DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
 PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT",
                  "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT")
 

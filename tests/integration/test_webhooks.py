@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from consumers.escalation import run_escalations
-from consumers.ledger import LedgerAlert, audit_entries, deliveries_of
+from consumers.escalation.runner import run_escalations
+from consumers.ledger.models import LedgerAlert, audit_entries, deliveries_of
 from tests.fakes.delivery_samples import CM, IDVA, PHONES
 from tests.fakes.fixtures import twilio_server  # noqa: F401 - fixture
 from tests.integration.webhooks_harness import Harness, running_webhooks

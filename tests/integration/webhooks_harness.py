@@ -13,14 +13,15 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from consumers.ack_links import ack_link
-from consumers.channels import EMAIL, SMS, build_channels
-from consumers.channels.sms import TwilioSms
-from consumers.dispatcher import dispatch_alert, parse_channel_plan
-from consumers.ledger import LedgerAlert, upsert_staff
-from consumers.sender import Sender
-from consumers.webhooks import WebhookDeps, make_app
-from runtime.db import make_engine, upgrade
+from consumers.acks.links import ack_link
+from consumers.delivery.channels import EMAIL, SMS, build_channels
+from consumers.delivery.channels.sms import TwilioSms
+from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.ledger.models import LedgerAlert, upsert_staff
+from consumers.delivery.sender import Sender
+from consumers.acks.webhooks import WebhookDeps, make_app
+from migrations import upgrade
+from runtime.db import make_engine
 from schemas.events import DeliveryEvent
 from tests.fakes.delivery_harness import START, SimClock
 from tests.fakes.delivery_samples import CM, DM, IDVA, alert, staff_member

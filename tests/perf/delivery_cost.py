@@ -15,11 +15,12 @@ from tempfile import TemporaryDirectory
 
 from sqlalchemy.orm import sessionmaker
 
-from consumers import directory
-from consumers.channels import OutgoingMessage
-from consumers.dispatcher import dispatch_alert, parse_channel_plan
-from consumers.sender import Sender
-from runtime.db import make_engine, upgrade
+from consumers.ledger import directory
+from consumers.delivery.channels import OutgoingMessage
+from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.delivery.sender import Sender
+from migrations import upgrade
+from runtime.db import make_engine
 from runtime.settings import Settings
 from schemas.events import event_from_datum
 from schemas.jsonform import from_json

@@ -90,7 +90,7 @@ def main() -> int:
         producer.flush()
         env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": broker.bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
                "DRIVE_DATA_DIR": tmp, "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
-        worker = subprocess.Popen([sys.executable, "-m", "runtime.cli", "--log-level", "INFO", "worker"], cwd=ROOT,
+        worker = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "--log-level", "INFO", "worker"], cwd=ROOT,
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             for line in worker.stdout:  # type: ignore[union-attr]

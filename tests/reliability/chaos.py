@@ -7,12 +7,12 @@ the Twilio-shaped server failing 30% of POSTs (25% 5xx, 5% timeouts after accept
 for a while, 5% malformed records and 10% repeated ones. Workers and the dispatcher are `drive-alerts`
 subprocesses; the intake runs in this process on the same SQLite database.
 
-Oracle: the pure engine (runtime.replay.model.EngineReplay) over exactly the records sent, in the order sent.
+Oracle: the pure engine (entrypoints.replay.model.EngineReplay) over exactly the records sent, in the order sent.
 Deliveries are counted from the fake servers' mailboxes (ack code + recipient address), never the ledger.
 `max_failover_s`: after each SIGKILL, a probe event per subject-events partition is sent every second; the
 failover is the time until every partition has raised a probe's alert again. `duplicates_after_timeout`:
 a Twilio timeout after Twilio accepted the message is indistinguishable from a lost request; a blind retry
-would send a second SMS. The sender now asks Twilio before retrying such a row (consumers.ambiguous: the
+would send a second SMS. The sender now asks Twilio before retrying such a row (consumers.delivery.ambiguous: the
 message list since the timed-out attempt began, matched by ack code) and records a message found there as
 RECONCILED, so this count is expected to be 0; it stays in the summary, counted apart from
 `duplicate_deliveries`, because it documents the ambiguity. `skipped_record_ranges`: the workers'
@@ -69,7 +69,7 @@ class Sender:
     """Submits records through the in-process intake, remembering the exact order for the oracle."""
 
     def __init__(self, intake: Any) -> None:
-        from connectors.intake import Origin
+        from connectors.intake.submit import Origin
 
         self.intake, self.origin = intake, Origin
         self.sent: list[Sent] = []
@@ -134,8 +134,9 @@ def pick_probes(scenario: Scenario, partitions: int) -> list[str]:
 
 def run(plan: Plan, work: Path) -> dict[str, Any]:
     """One chaos run in folder `work`; returns the summary."""
-    from connectors.intake import build_intake
-    from runtime.db import make_engine, upgrade
+    from connectors.intake.submit import build_intake
+    from migrations import upgrade
+    from runtime.db import make_engine
     from runtime.embedded_broker import EmbeddedBroker
     from runtime.kafka import make_producer
     from runtime.settings import Settings

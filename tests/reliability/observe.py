@@ -11,7 +11,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.ledger_types import ack_code_for
+from consumers.ledger.columns import ack_code_for
 from schemas.codec import AvroCodec
 from tests.reliability.scenario import Staff
 

@@ -1,6 +1,6 @@
 """The chaos run's seeded scenario: a registry, court events over many subjects, noise, malformed and repeated records.
 
-The oracle is the pure engine (runtime.replay.model.EngineReplay) run over exactly the records sent, in the
+The oracle is the pure engine (entrypoints.replay.model.EngineReplay) run over exactly the records sent, in the
 order sent: it validates like the intake, dedupes by event_id and runs the same rules, with no broker.
 The scenario only uses court events whose rules need no timers (hearing listed, warrant issued, outcome),
 so the wall clock of the workers and the simulated clock of the oracle raise the same alerts.
@@ -162,8 +162,8 @@ def build(seed: int, events: int, subjects: int, alerting_share: float = 0.12) -
 
 def oracle(sent: list[Sent], settings: Any) -> dict[str, dict[str, Any]]:
     """alert_id -> alert datum the pure engine raises for exactly these records in this order."""
-    from runtime.replay.model import EngineReplay
-    from runtime.replay.scenario import Publish
+    from entrypoints.replay.model import EngineReplay
+    from entrypoints.replay.scenario import Publish
 
     model = EngineReplay.for_settings(settings)
     alerts: dict[str, dict[str, Any]] = {}

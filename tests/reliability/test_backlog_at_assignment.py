@@ -9,7 +9,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from schemas.codec import AvroCodec
 from streams.agents import Resolver
-from streams.messages import SUBJECT_EVENTS, header
+from schemas.subject_events import SUBJECT_EVENTS, header
 from streams.transport import FetchWaitConsumer
 from streams.worker import provision
 from tests.integration.streams_harness import PNC, Feed, running_worker, wait_until

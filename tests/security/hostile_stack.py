@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.agencies import AgencyRegistry, load_agencies
-from connectors.http_intake import make_app
-from connectors.intake import Intake
+from connectors.http.agencies import AgencyRegistry, load_agencies
+from connectors.http.app import make_app
+from connectors.intake.submit import Intake
 from runtime.settings import Settings
 from tests.integration.intake_wiring import real_intake
 from tests.integration.test_http_intake import AGENCIES_YAML, SECRET

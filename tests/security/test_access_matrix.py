@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.agencies import AgencyRegistry, load_agencies
-from connectors.http_intake import make_app
-from connectors.refusal_audit import refusals
+from connectors.http.agencies import AgencyRegistry, load_agencies
+from connectors.http.app import make_app
+from connectors.intake.refusals import refusals
 from tests.integration.test_http_intake import (AGENCIES_YAML, COURT_KEY, OLD_KEY, SECRET, Stack, bearer, client,  # noqa: F401
                                                 incident, post, signed, stack)
 

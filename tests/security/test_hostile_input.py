@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from connectors.filedrop_rows import FileProblem, read_rows
-from connectors.mapping_config import default_mappings_dir, load_mappings
+from connectors.filedrop.rows import FileProblem, read_rows
+from connectors.mappings.config import default_mappings_dir, load_mappings
 from connectors.mappings import RowRejected, map_row
 from schemas.errors import ValidationFailed
 from schemas.jsonform import from_json, validate

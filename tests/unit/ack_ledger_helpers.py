@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from consumers.ledger import EMAIL, SMS, LedgerAlert, add_delivery, record_alert, upsert_staff
-from runtime.db import make_engine, upgrade
+from consumers.ledger.models import EMAIL, SMS, LedgerAlert, add_delivery, record_alert, upsert_staff
+from migrations import upgrade
+from runtime.db import make_engine
 from tests.fakes.delivery_samples import CM, DM, EMAILS, IDVA, PHONES, alert, staff_member
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # inside the sample duty manager's shift (08:00-20:00)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.mapping_config import FeedMapping, default_mappings_dir, load_mapping
+from connectors.mappings.config import FeedMapping, default_mappings_dir, load_mapping
 from schemas.jsonform import from_json
 
 
 def sample_mapping(file_stem: str) -> FeedMapping:
-    """The example feed mapping connectors/sample_config/<file_stem>.yaml."""
+    """The example feed mapping connectors/mappings/sample_config/<file_stem>.yaml."""
     return load_mapping(default_mappings_dir() / f"{file_stem}.yaml")
 
 

@@ -10,7 +10,7 @@ from schemas.codec import AvroCodec
 from schemas.events import Alert, DeadLetter
 from schemas.jsonform import from_json
 from streams.app import StreamsApp, create_app
-from streams.messages import forward_headers
+from schemas.subject_events import forward_headers
 from tests.samples.events import sample
 
 PREFIX = "unit."

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from consumers.acks import (
+from consumers.acks.acknowledge import (
     ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, NOT_A_RECIPIENT, NOT_AN_ACK, UNKNOWN_ALERT, acknowledge, acknowledge_sms,
 )
-from consumers.ledger import audit_entries
+from consumers.ledger.models import audit_entries
 from schemas.enums import DeliveryKind
 from tests.fakes.delivery_samples import CM, DM, IDVA, PHONES
 from tests.unit.ack_ledger_helpers import T0, ledger_session, seed_alert, seed_staff

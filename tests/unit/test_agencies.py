@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.agencies import Agency, AgencyRegistry, AuthError, RateLimiter, load_agencies
+from connectors.http.agencies import Agency, AgencyRegistry, AuthError, RateLimiter, load_agencies
 from runtime.settings import Settings
 
 KEY = "test-key-police"

@@ -1,7 +1,7 @@
 """The chronology consumer group belongs to one deployment."""
 from __future__ import annotations
 
-from consumers.chronology_feed import group_id
+from consumers.chronology.feed import group_id
 from runtime.settings import Settings
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumers.chronology_render import ChronologyEntry, render_html, render_markdown
-from consumers.chronology_summary import summarise
+from consumers.chronology.render import ChronologyEntry, render_html, render_markdown
+from consumers.chronology.summary import summarise
 from schemas.events import event_from_datum
 from schemas.jsonform import from_json
 from tests.samples.events import sample

@@ -9,10 +9,10 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from consumers.channels import email, sms
-from consumers.dispatcher import DEFAULT_PLAN, channels_for, parse_channel_plan
-from consumers.ledger import ACK_ALPHABET, ack_code_for
-from consumers.retry import backoff_delay
+from consumers.delivery.channels import email, sms
+from consumers.delivery.dispatch import DEFAULT_PLAN, channels_for, parse_channel_plan
+from consumers.ledger.models import ACK_ALPHABET, ack_code_for
+from consumers.delivery.retry import backoff_delay
 from runtime.settings import Settings
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.guard import is_safe, unsafe_token_count
-from consumers.render import (
+from consumers.delivery.guard import is_safe, unsafe_token_count
+from consumers.delivery.render import (
     GSM7_BASIC, GSM7_EXTENDED, SMS_MAX_SEPTETS, MessageFacts, email_parts, email_subject, failover_text, gsm7_septets,
     render_email_body, render_sms, safe_body, to_gsm7,
 )

@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from runtime.cli import COMMANDS, build_parser
+from entrypoints.cli import COMMANDS, build_parser
 from runtime.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from runtime.commands.deploy_cmd import strimzi_topics_yaml, topic_specs
+from entrypoints.commands.deploy import strimzi_topics_yaml, topic_specs
 from runtime.settings import Settings
 from runtime.topics import desired_configs
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumers.escalation_policy import (
+from consumers.escalation.policy import (
     ALL_DUTY_MANAGERS, ON_CALL_AND_RECIPIENTS, EscalationPolicy, due_escalations, level_reach, next_level_at,
 )
 from runtime.settings import Settings

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from consumers.acks import acknowledge
-from consumers.escalation import run_escalations
-from consumers.ledger import LedgerAlert, audit_entries, deliveries_of
+from consumers.acks.acknowledge import acknowledge
+from consumers.escalation.runner import run_escalations
+from consumers.ledger.models import LedgerAlert, audit_entries, deliveries_of
 from runtime.settings import Settings
 from schemas.enums import DeliveryKind
 from tests.fakes.delivery_samples import CM, DM, IDVA

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.filedrop_rows import FileProblem, read_rows
+from connectors.filedrop.rows import FileProblem, read_rows
 
 
 def rows(name: str, data: bytes) -> list:

@@ -10,11 +10,12 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
-from connectors.intake import Intake, Origin, canonical_json, record_key
-from connectors.journal import Journal
-from connectors.pseudonymise import NameHasher
-from connectors.publisher import Publisher
-from runtime.db import make_engine, upgrade
+from connectors.intake.submit import Intake, Origin, canonical_json, record_key
+from connectors.intake.journal import Journal
+from connectors.intake.pseudonymise import NameHasher
+from connectors.intake.publisher import Publisher
+from migrations import upgrade
+from runtime.db import make_engine
 from schemas.codec import AvroCodec
 from schemas.errors import FieldError
 from tests.samples.events import sample

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.mapping_config import MappingConfigError, default_mappings_dir, load_mappings, parse_mapping
+from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings, parse_mapping
 from connectors.mappings import RowRejected, map_row
 
 BASE: dict[str, Any] = {
@@ -36,7 +36,7 @@ def refused_paths(row: dict[str, str], **changes: Any) -> list[str]:
 
 
 def test_shipped_sample_mappings_all_load() -> None:
-    """Every example mapping in connectors/sample_config is valid."""
+    """Every example mapping in connectors/mappings/sample_config is valid."""
     assert len(load_mappings(default_mappings_dir())) >= 8
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session
 
-from connectors import metrics as connector_metrics
-from connectors import store
+from connectors.intake import metrics as connector_metrics
+from connectors.intake import tables as store
 from consumers import metrics as consumer_metrics
 from runtime.metrics_server import MetricsServer
 from streams import metrics as stream_metrics

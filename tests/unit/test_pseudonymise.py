@@ -7,7 +7,7 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from connectors.pseudonymise import NameHasher, normalise_name, reduce_record, scrub_raw
+from connectors.intake.pseudonymise import NameHasher, normalise_name, reduce_record, scrub_raw
 
 NAME = "Zebedee Quartermaine"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runtime.commands.settings_cmd import markdown_table, setting_rows
+from entrypoints.commands.settings import markdown_table, setting_rows
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from runtime import cli
-from runtime.commands.settings_cmd import display_value, env_var, setting_rows
+from entrypoints import cli
+from entrypoints.commands.settings import display_value, env_var, setting_rows
 from runtime.settings import Settings
 
 SECRET = "pw-Zq8-not-for-eyes"
@@ -90,13 +90,13 @@ def test_display_value_forms():
 def test_help_imports_no_command_module():
     """`drive-alerts --help` lists every registered command without importing any command module."""
     probe = ("import sys, contextlib, io\n"
-             "from runtime import cli\n"
+             "from entrypoints import cli\n"
              "out = io.StringIO()\n"
              "with contextlib.redirect_stdout(out):\n"
              "    try: cli.main(['--help'])\n"
              "    except SystemExit: pass\n"
              "print(out.getvalue())\n"
-             "print('LOADED', sorted(m for m in sys.modules if m.startswith('runtime.commands.')"
+             "print('LOADED', sorted(m for m in sys.modules if m.startswith('entrypoints.commands.')"
              " or m in ('kafka', 'faust', 'sqlalchemy', 'aiohttp')))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     for command in cli.COMMANDS:
@@ -106,10 +106,10 @@ def test_help_imports_no_command_module():
 
 def test_command_help_loads_only_that_command():
     """Building the parser for one command imports that command's module and no other."""
-    probe = ("import sys\nfrom runtime import cli\ncli.build_parser(['settings'])\n"
-             "print(sorted(m for m in sys.modules if m.startswith('runtime.commands.')))\n")
+    probe = ("import sys\nfrom entrypoints import cli\ncli.build_parser(['settings'])\n"
+             "print(sorted(m for m in sys.modules if m.startswith('entrypoints.commands.')))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['runtime.commands.settings_cmd']"
+    assert out.strip() == "['entrypoints.commands.settings']"
 
 
 def test_option_value_equal_to_a_command_name_is_not_the_command():

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runtime.replay.scenario import (
+from entrypoints.replay.scenario import (
     ALERT_KEYS, Advance, Publish, ScenarioError, SimulatedClock, parse_duration, parse_scenario, print_batch,
 )
 
@@ -97,7 +97,7 @@ def test_replay_refuses_a_malformed_scenario_before_starting_anything(tmp_path) 
     import io
 
     from runtime.settings import Settings
-    from runtime.replay.run import replay
+    from entrypoints.replay.run import replay
 
     scenario = tmp_path / "bad.jsonl"
     scenario.write_text('{"topic": "case", "value": {}}\n\n{"advance": "soon"}\n')
@@ -110,7 +110,7 @@ def test_replay_refuses_a_malformed_scenario_before_starting_anything(tmp_path) 
 def test_replay_settings_use_a_simulated_clock_temp_data_and_fresh_topics_on_a_given_cluster(tmp_path) -> None:
     """On a given cluster the prefix is a fresh replay-<8 hex>.; on the embedded broker it is kept."""
     from runtime.settings import Settings
-    from runtime.replay.run import replay_settings
+    from entrypoints.replay.run import replay_settings
 
     given = replay_settings(Settings(kafka_bootstrap="127.0.0.1:9092", topic_prefix="prod."), tmp_path)
     again = replay_settings(Settings(kafka_bootstrap="127.0.0.1:9092", topic_prefix="prod."), tmp_path)

@@ -6,8 +6,8 @@ from functools import cache
 import pytest
 
 from runtime.settings import Settings
-from runtime.replay.model import EngineReplay, Refusal
-from runtime.replay.scenario import Publish, load_scenario, print_batch
+from entrypoints.replay.model import EngineReplay, Refusal
+from entrypoints.replay.scenario import Publish, load_scenario, print_batch
 from streams.rules import CATALOGUE
 from tests.unit.test_scenarios_expected import EXPECTED, expected_outcome, outcome_of, scenario_path
 

@@ -10,7 +10,7 @@ import avro.schema
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas.catalogue import details_schema_name
 from schemas.codec import AvroCodec, CodecError, LocalSchemaIds, local_id_table, subject_for
 from schemas.jsonform import from_json

@@ -6,7 +6,7 @@ from itertools import combinations
 
 import pytest
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types
 from schemas.catalogue import CATALOGUE
 from schemas.compat import compatibility_problems, example_datums

@@ -7,7 +7,7 @@ import avro.schema
 import fastavro
 import pytest
 
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types, resolve, type_name
 from schemas.catalogue import CATALOGUE, EVENT_TYPES, SOURCE_TOPICS, details_schema_name, topic_name
 from schemas.codec import local_id_table

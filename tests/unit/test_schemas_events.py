@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 import schemas.enums as enums
-from schemas import registry
+from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types, resolve, type_name
 from schemas.catalogue import CATALOGUE, EVENT_TYPES, SOURCE_TOPICS
 from schemas.codec import AvroCodec

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streams.messages import KIND_POSSIBLE_MATCH, tick_headers
+from schemas.subject_events import KIND_POSSIBLE_MATCH, tick_headers
 from streams.metrics import NOT_A_SUBJECT
 from streams.rules import SubjectState
 from tests.unit.streams_fixtures import SUBJECT, RecordingPublisher, encoded, event_headers, test_app

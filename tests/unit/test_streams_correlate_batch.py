@@ -10,7 +10,7 @@ import pytest
 from streams.app import rule_config
 from streams.clock import StreamClock
 from streams.correlate import Correlator
-from streams.messages import tick_headers
+from schemas.subject_events import tick_headers
 from streams.publish import StreamFailure
 from streams.rules import SubjectState
 from tests.samples.events import sample

@@ -1,0 +1,1 @@
+"""connectors.dead_letters.replay"""

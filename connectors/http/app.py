@@ -1,0 +1,233 @@
+"""HTTP intake (aiohttp): agencies POST one record or a batch; every refusal gets a JSON reason and a dead letter."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from aiohttp import web
+
+from connectors.http.agencies import Agency, AgencyRegistry, AuthError
+from connectors.intake.submit import Intake, Origin, Outcome
+from schemas.catalogue import SOURCE_TOPICS
+from schemas.errors import FieldError
+
+log = structlog.get_logger("connectors.http.app")
+
+INTAKE_KEY = web.AppKey("intake", Intake)
+AGENCIES_KEY = web.AppKey("agencies", AgencyRegistry)
+EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
+SETTINGS_KEY = web.AppKey("settings", object)
+_SINGLE_STATUS = {"accepted": 202, "duplicate": 200, "rejected": 422, "conflict": 409}
+
+
+def _answer(http_status: int, **body: Any) -> web.Response:
+    return web.json_response(body, status=http_status)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """aiohttp's own errors (unknown route, wrong method, body too large) answered as JSON too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _answer(exc.status, status="error", reason=exc.reason)
+
+
+def _outcome_body(outcome: Outcome) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": outcome.status, "event_id": outcome.event_id}
+    if outcome.status in ("rejected", "conflict"):
+        body["errors"] = [{"path": e.path, "message": e.message} for e in outcome.errors]
+        body["reason"] = outcome.reason
+    return body
+
+
+class _Request:
+    """One authenticated POST: its agency, topic and body, and how to refuse it whole."""
+
+    def __init__(self, intake: Intake, agency: Agency, topic: str, body: bytes, content_type: str) -> None:
+        self.intake, self.agency, self.topic, self.body = intake, agency, topic, body
+        self.content_type = content_type
+        self.location = f"POST /v1/topics/{topic}/events"
+
+    def origin(self, index: int | None = None) -> Origin:
+        return Origin("http", self.agency.id, self.location if index is None else f"{self.location}#{index}")
+
+    def refuse_whole(self, status: int, code: str, reason: str, path: str = "") -> web.Response:
+        """Dead-letter the whole body (from a known agency) and answer status with the reason."""
+        topic = self.topic if self.topic in SOURCE_TOPICS else None
+        outcome = self.intake.refuse(self.origin(), self.body, reason, (FieldError(path, reason),), topic,
+                                     self.content_type, code=code)
+        _log_request(self, status, outcome.status)
+        return _answer(status, **_outcome_body(outcome))
+
+    def submit(self, record: Any, index: int | None, raw: bytes | None) -> tuple[Outcome, bool]:
+        """Refuse an event type the agency may not send (True: forbidden); otherwise hand it to the intake."""
+        event_type = record.get("event_type") if isinstance(record, dict) else None
+        if isinstance(event_type, str) and not self.agency.may_send(self.topic, event_type):
+            reason = f"agency {self.agency.id} may not send event type {event_type} on topic {self.topic}"
+            event_id = record.get("event_id") if isinstance(record.get("event_id"), str) else None
+            return self.intake.refuse(self.origin(index), raw if raw is not None else json.dumps(record).encode(),
+                                      reason, (FieldError("event_type", reason),), self.topic,
+                                      "application/json", event_id=event_id, code="NOT_ALLOWED"), True
+        return self.intake.submit(self.topic, record, self.origin(index), raw=raw), False
+
+
+def _log_request(req: _Request, http_status: int, status: str) -> None:
+    log.info("http_intake.request", agency=req.agency.id, topic=req.topic, http_status=http_status, status=status)
+
+
+def _single(req: _Request, record: dict[str, Any]) -> web.Response:
+    outcome, forbidden = req.submit(record, None, req.body)
+    status = 403 if forbidden else _SINGLE_STATUS[outcome.status]
+    _log_request(req, status, outcome.status)
+    return _answer(status, **_outcome_body(outcome))
+
+
+def _batch(req: _Request, records: list[Any], max_batch: int) -> web.Response:
+    if not records:
+        return req.refuse_whole(400, "UNPARSEABLE", "records must hold at least one record", "records")
+    if len(records) > max_batch:
+        return req.refuse_whole(413, "TOO_LARGE", f"batch of {len(records)} records is over the limit of {max_batch}", "records")
+    results, counts = [], {"accepted": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
+    for index, record in enumerate(records):
+        outcome, _ = req.submit(record, index, None)
+        counts[outcome.status] += 1
+        results.append({"index": index, **_outcome_body(outcome),
+                        "errors": [{"path": e.path, "message": e.message} for e in outcome.errors]})
+    good = counts["accepted"] + counts["duplicate"]
+    status = 202 if good == len(records) else 422 if good == 0 else 207
+    _log_request(req, status, "batch")
+    return _answer(status, results=results, accepted=counts["accepted"], duplicates=counts["duplicate"],
+                   rejected=counts["rejected"], conflicts=counts["conflict"])
+
+
+def _handle_body(req: _Request, max_batch: int) -> web.Response:
+    """Everything after authentication, in the intake thread (the intake and kafka-python block)."""
+    if req.topic not in SOURCE_TOPICS:
+        return req.refuse_whole(404, "UNKNOWN_TOPIC", f"unknown topic {req.topic!r}; topics: {', '.join(SOURCE_TOPICS)}")
+    if not req.agency.may_send(req.topic):
+        return req.refuse_whole(403, "NOT_ALLOWED", f"agency {req.agency.id} may not send to topic {req.topic}")
+    if req.content_type != "application/json" and not req.content_type.endswith("+json"):
+        return req.refuse_whole(415, "UNSUPPORTED_MEDIA_TYPE", f"content type must be application/json, not {req.content_type}")
+    try:
+        document = json.loads(req.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = f"body is not valid JSON: {exc.msg if isinstance(exc, json.JSONDecodeError) else 'not UTF-8'}"
+        return req.refuse_whole(400, "UNPARSEABLE", reason)
+    if not isinstance(document, dict):
+        return req.refuse_whole(400, "NOT_AN_OBJECT", "body must be a JSON object (one record) or {\"records\": [...]}")
+    if "records" in document:
+        if set(document) != {"records"} or not isinstance(document["records"], list):
+            return req.refuse_whole(400, "UNPARSEABLE", "a batch must be exactly {\"records\": [ ... ]}", "records")
+        return _batch(req, document["records"], max_batch)
+    return _single(req, document)
+
+
+async def _post_events(request: web.Request) -> web.Response:
+    settings: Any = request.app[SETTINGS_KEY]
+    limit = settings.intake_max_body_bytes
+    too_large = f"body over the limit of {limit} bytes"
+    if request.content_length is not None and request.content_length > limit:
+        return _answer(413, status="error", reason=too_large)
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _answer(413, status="error", reason=too_large)
+    auth = request.app[AGENCIES_KEY].authenticate(request.headers, body)
+    if isinstance(auth, AuthError):
+        log.info("http_intake.refused", http_status=auth.status, reason=auth.reason)
+        await _audit_refusal(request, auth.status, auth.reason, request.headers.get("X-Drive-Agency"), len(body))
+        return _answer(auth.status, status="error", reason=auth.reason)
+    if not request.app[AGENCIES_KEY].rate_limiter.allow(auth):
+        await _audit_refusal(request, 429, "rate limit exceeded", auth.id, len(body))
+        return web.json_response({"status": "error", "reason": "rate limit exceeded"}, status=429,
+                                 headers={"Retry-After": "1"})
+    req = _Request(request.app[INTAKE_KEY], auth, request.match_info["topic"], body, request.content_type)
+    loop = asyncio.get_running_loop()
+    try:
+        response = await loop.run_in_executor(request.app[EXECUTOR_KEY], _handle_body, req, settings.intake_max_batch)
+        if response.status == 403:
+            await _audit_refusal(request, 403, "agency scope does not allow this topic or event type", auth.id, len(body))
+        return response
+    except Exception as exc:  # noqa: BLE001 - database or broker trouble: the client should retry
+        log.error("http_intake.unavailable", agency=auth.id, topic=req.topic, error=type(exc).__name__)
+        return _answer(503, status="error", reason="intake temporarily unavailable; retry")
+
+
+async def _audit_refusal(request: web.Request, http_status: int, reason: str, agency: str | None,
+                         body_bytes: int) -> None:
+    """Record a refused request in intake_refusals (never its body); a failing audit write is logged, not raised."""
+    from connectors.intake.refusals import record_refusal
+
+    engine = request.app[INTAKE_KEY].journal.engine
+    try:
+        await asyncio.get_running_loop().run_in_executor(
+            request.app[EXECUTOR_KEY], lambda: record_refusal(
+                engine, http_status=http_status, reason=reason, agency=agency,
+                topic=request.match_info.get("topic"), peer=request.remote, body_bytes=body_bytes))
+    except Exception as exc:  # noqa: BLE001 - the refusal itself must still be answered
+        log.warning("http_intake.refusal_audit_failed", error=type(exc).__name__)
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return _answer(200, status="ok")
+
+
+def _ready(intake: Intake) -> tuple[bool, str]:
+    if not intake.publisher.connected():
+        return False, "Kafka producer not connected"
+    try:
+        with intake.journal.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return False, f"database unreachable ({type(exc).__name__})"
+    return True, "ready"
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    ready, reason = await asyncio.get_running_loop().run_in_executor(None, _ready, request.app[INTAKE_KEY])
+    return _answer(200 if ready else 503, status="ok" if ready else "unavailable", reason=reason)
+
+
+async def _republisher(app: web.Application, every_s: float) -> None:
+    """Periodically resend rows whose send failed (broker hiccup) and mark acknowledged ones published."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await loop.run_in_executor(app[EXECUTOR_KEY], app[INTAKE_KEY].republish_pending, timedelta(seconds=every_s))
+        except Exception as exc:  # noqa: BLE001 - keep trying; the rows stay pending
+            log.warning("http_intake.republish_failed", error=type(exc).__name__)
+
+
+def make_app(settings: Any, intake: Intake, agencies: AgencyRegistry, *, republish_every_s: float = 10.0) -> web.Application:
+    """The intake web application; one intake thread keeps journal order equal to publish order."""
+    app = web.Application(client_max_size=settings.intake_max_body_bytes, middlewares=[_json_errors])
+    app[SETTINGS_KEY] = settings
+    app[INTAKE_KEY] = intake
+    app[AGENCIES_KEY] = agencies
+    app[EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
+    app.router.add_post("/v1/topics/{topic}/events", _post_events)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+
+    async def background(app: web.Application) -> Any:
+        task = asyncio.create_task(_republisher(app, republish_every_s))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.get_running_loop().run_in_executor(app[EXECUTOR_KEY], intake.flush)
+        app[EXECUTOR_KEY].shutdown(wait=True)
+
+    app.cleanup_ctx.append(background)
+    return app

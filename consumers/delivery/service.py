@@ -1,0 +1,198 @@
+"""`drive-alerts dispatcher`: alert + case topics -> ledger (then offsets); sender, escalation and reconciliation loop."""
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from consumers import ledger, metrics
+from consumers.ledger import directory
+from consumers.acks.links import ack_link
+from consumers.chronology.feed import consume as consume_chronology
+from consumers.escalation.runner import run_escalations
+from consumers.delivery.channels import build_channels
+from consumers.delivery.events import DeliveryPublisher
+from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.delivery.reconcile import reconcile
+from consumers.delivery.sender import Sender
+from runtime.codec import codec_for
+from runtime.logging import get_logger
+from schemas.errors import CodecError
+from schemas.events import Alert, event_from_datum
+
+log = get_logger(__name__)
+READY = threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
+SEND_BATCH = 50  # due deliveries the sender takes per round
+RECORD_BATCH = 50  # alerts recorded per transaction: short ones let the sender claim and record in between
+CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled with an alert is applied before it
+
+
+class DispatcherService:
+    """One dispatcher: a consumer thread (the caller's) and a sender thread sharing a stop event."""
+
+    def __init__(self, settings: Any, sessions: sessionmaker[Session], *, now: Callable[[], datetime] = ledger.utcnow,
+                 publisher: DeliveryPublisher | None = None, consumer: Any = None, poll_ms: int = 200,
+                 channels: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.now = now
+        self.publisher = publisher
+        self.plan = parse_channel_plan(settings.channels_by_severity)
+        self.codec = codec_for(settings)
+        self.consumer = consumer
+        self.poll_ms = poll_ms
+        self.sender = Sender(sessions, channels or build_channels(settings), settings, publisher=publisher, now=now,
+                             ack_link=_ack_link_hook(settings))
+        self.stale_after = timedelta(seconds=3 * max(settings.twilio_timeout_s, settings.smtp_timeout_s))
+        self.work = threading.Event()  # set when the consumer recorded deliveries: the sender goes at once
+
+    def handle(self, records: Iterable[Any]) -> int:
+        """Apply a polled batch in one transaction (staff updates first); alerts newly recorded."""
+        by_topic: dict[str, list[Any]] = {short: [] for short in CONSUMED}
+        for record in records:
+            short = record.topic[len(self.settings.topic_prefix):]
+            by_topic.setdefault(short, []).append(record)
+        recorded = 0
+        with self.sessions.begin() as session:
+            for record in by_topic["case"]:
+                event = self._decode(record, "case")
+                if event is not None:
+                    directory.apply_case_event(session, event_from_datum("case", event), self.now())
+            for record in by_topic["alert"]:
+                datum = self._decode(record, "alert")
+                if datum is not None:
+                    alert = Alert.from_datum(datum)
+                    if dispatch_alert(session, alert, self.plan, self.now()):
+                        recorded += 1
+                        metrics.count_alert(alert.rule, getattr(alert.severity, "value", str(alert.severity)))
+        return recorded
+
+    def _decode(self, record: Any, short: str) -> dict[str, Any] | None:
+        try:
+            return self.codec.decode(record.value, short)
+        except (CodecError, TypeError) as exc:  # dead-lettering is upstream's job; never block the partition
+            log.error("undecodable_record", topic=record.topic, partition=record.partition, offset=record.offset,
+                      error=type(exc).__name__)
+            return None
+
+    def consume(self, stop: threading.Event) -> None:
+        """Poll, write the ledger, commit the DB, THEN commit the offsets; until stop is set."""
+        while not stop.is_set():
+            batches = self.consumer.poll(timeout_ms=self.poll_ms, max_records=RECORD_BATCH)
+            if not batches:
+                continue
+            records = [r for batch in batches.values() for r in batch]
+            recorded = self.handle(records)
+            self.consumer.commit()
+            if recorded:
+                self.work.set()
+                log.info("alerts_recorded", count=recorded)
+
+    def send_loop(self, stop: threading.Event) -> None:
+        """Reconcile, then send due rows, escalate and reconcile again periodically; until stop is set."""
+        reconcile(self.sender, self.stale_after)
+        last_escalation = last_reconcile = self.now()
+        while not stop.is_set():
+            self.work.clear()
+            attempted = 0
+            try:
+                attempted = self.sender.send_due(SEND_BATCH)
+                now = self.now()
+                if now - last_escalation >= timedelta(seconds=self.settings.escalation_interval_s):
+                    self.escalate(now)
+                    last_escalation = now
+                if now - last_reconcile >= self.stale_after:
+                    reconcile(self.sender, self.stale_after)
+                    last_reconcile = now
+            except Exception:  # noqa: BLE001 - a DB hiccup must not end the sender; the ledger keeps the work
+                log.exception("sender_loop_error")
+            if attempted < SEND_BATCH:  # a full batch means more may be due: go round again at once
+                self.work.wait(self.settings.sender_interval_s)
+
+    def escalate(self, now: datetime) -> None:
+        """Run the escalation policy (consumers.escalation.runner), commit, then publish its ESCALATED events."""
+        with self.sessions.begin() as session:
+            run = run_escalations(session, now, self.settings)
+        for event in run.events if self.publisher is not None else ():
+            self.publisher.publish(event.kind.value, event.alert_id, event.at, staff_id=event.staff_id,
+                                   channel=event.channel.value if event.channel else None, code=event.code,
+                                   event_id=event.delivery_event_id)
+
+
+def _ack_link_hook(settings: Any) -> Callable[[str, str], str | None]:
+    """The signed, expiring e-mail acknowledgement link of consumers.acks.links."""
+    return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
+
+
+def run_service(settings: Any, stop: threading.Event, *, now: Callable[[], datetime] = ledger.utcnow) -> None:
+    """Run a dispatcher on a configured bootstrap until `stop` is set, then close everything."""
+    from schemas.catalogue import CATALOGUE
+    from migrations import upgrade
+    from runtime.db import make_engine
+    from runtime.kafka import ensure_topics, make_consumer
+
+    upgrade(settings.resolved_database_url)
+    ensure_topics(settings, [CATALOGUE[name] for name in ("case", "alert", "delivery")])
+    engine = make_engine(settings.resolved_database_url)
+    publisher = DeliveryPublisher.from_settings(settings)
+    consumer = make_consumer(settings, *(settings.topic(t) for t in CONSUMED),
+                             group_id=f"{settings.topic_prefix}dispatcher")
+    service = DispatcherService(settings, sessionmaker(engine), now=now, publisher=publisher, consumer=consumer)
+    threads = [threading.Thread(target=service.send_loop, args=(stop,), name="dispatcher-sender", daemon=True),
+               threading.Thread(target=_chronology, args=(settings, stop), name="dispatcher-chronology", daemon=True)]
+    for thread in threads:
+        thread.start()
+    log.info("dispatcher_started", topics=[settings.topic(t) for t in CONSUMED])
+    READY.set()
+    try:
+        service.consume(stop)
+    finally:
+        stop.set()
+        service.work.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        consumer.close()
+        publisher.close()
+        engine.dispose()
+        log.info("dispatcher_stopped")
+
+
+def _chronology(settings: Any, stop: threading.Event) -> None:
+    """Feed the chronology from the streams' subject-events topic (consumers.chronology.feed)."""
+    try:
+        consume_chronology(settings, stop)
+    except Exception:  # noqa: BLE001 - the chronology must not take the dispatcher down
+        log.exception("chronology_feed_stopped")
+
+
+def run_dispatcher(settings: Any) -> int:
+    """Start (or use) the broker, run until SIGTERM/SIGINT, shut down cleanly; exit code 0."""
+    from runtime.kafka import broker_for, with_bootstrap
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    from runtime.metrics_server import start_metrics_server
+
+    metrics = start_metrics_server(settings.metrics_host, settings.dispatcher_metrics_port, READY.is_set)
+    try:
+        with broker_for(settings) as bootstrap:
+            run_service(with_bootstrap(settings, bootstrap), stop)
+    finally:
+        if metrics is not None:
+            metrics.stop()
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`drive-alerts dispatcher` has only the global options (settings come from DRIVE_* variables)."""
+
+
+def run(_args: argparse.Namespace, settings: Any) -> int:
+    """CLI entry point."""
+    return run_dispatcher(settings)

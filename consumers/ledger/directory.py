@@ -1,0 +1,71 @@
+"""The staff directory: STAFF_UPDATED registry snapshots in, contacts and on-call duty managers out."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consumers.ledger.models import Staff, upsert_staff
+from schemas.enums import CaseEventType, StaffRole
+from schemas.events import Event, StaffMember
+
+DUTY_MANAGER = StaffRole.DUTY_MANAGER.value
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach one staff member: only ever from the registry."""
+
+    staff_id: str
+    role: str
+    phone_e164: str | None
+    email: str | None
+    active: bool
+
+    @property
+    def reachable(self) -> bool:
+        """Active with at least one channel."""
+        return self.active and bool(self.phone_e164 or self.email)
+
+
+def apply_case_event(session: Session, event: Event, now: datetime | None = None) -> bool:
+    """Upsert the staff member of a STAFF_UPDATED event; other case events are ignored (False)."""
+    if event.event_type != CaseEventType.STAFF_UPDATED or not isinstance(event.details, StaffMember):
+        return False
+    return upsert_staff(session, event.details, event.event_id, event.recorded_at, now)
+
+
+def _contact(row: Staff) -> Contact:
+    return Contact(staff_id=row.staff_id, role=row.role, phone_e164=row.phone_e164, email=row.email,
+                   active=row.active)
+
+
+def contact(session: Session, staff_id: str) -> Contact | None:
+    """The registry contact of a staff member, or None when the registry does not know them."""
+    row = session.get(Staff, staff_id)
+    return _contact(row) if row is not None else None
+
+
+def on_call_at(on_call_json: str, now: datetime) -> bool:
+    """True when one of the shifts ([starts_at, ends_at) ISO pairs) covers `now`."""
+    for starts_at, ends_at in json.loads(on_call_json or "[]"):
+        if datetime.fromisoformat(starts_at) <= now < datetime.fromisoformat(ends_at):
+            return True
+    return False
+
+
+def duty_managers_on_call(session: Session, now: datetime) -> list[Contact]:
+    """Active duty managers with a shift covering `now`, ordered by staff id."""
+    rows = session.scalars(sa.select(Staff).where(Staff.role == DUTY_MANAGER, Staff.active.is_(True))
+                           .order_by(Staff.staff_id))
+    return [_contact(row) for row in rows if on_call_at(row.on_call, now)]
+
+
+def active_duty_managers(session: Session) -> list[Contact]:
+    """Every active duty manager, on call or not, ordered by staff id (the last resort of escalation)."""
+    rows = session.scalars(sa.select(Staff).where(Staff.role == DUTY_MANAGER, Staff.active.is_(True))
+                           .order_by(Staff.staff_id))
+    return [_contact(row) for row in rows]

@@ -1,0 +1,103 @@
+"""`drive-alerts dead-letters list | show ID | replay (ID ...|--all) [--dry-run]`: inspect and replay dead letters."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from runtime.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `dead-letters`."""
+    actions = parser.add_subparsers(dest="dead_letters_action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="one JSON line per dead letter (no raw payload)")
+    listing.add_argument("--since", type=_timestamp, default=None, help="only those refused at or after this ISO time")
+    listing.add_argument("--reason", default=None, help="only this reason code, e.g. VALIDATION_FAILED")
+    show = actions.add_parser("show", help="one dead letter with its raw payload (names were hashed at the door)")
+    show.add_argument("dead_letter_id")
+    again = actions.add_parser("replay", help="re-submit dead letters through the intake after a contract/mapping fix")
+    again.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids")
+    again.add_argument("--all", action="store_true", help="every dead letter not replayed before")
+    again.add_argument("--reason", default=None, help="with --all: only this reason code")
+    again.add_argument("--dry-run", action="store_true", help="say what would be re-submitted; change nothing")
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _store(settings: Settings) -> Any:
+    from connectors.dead_letters.replay import DeadLetterStore
+    from migrations import upgrade
+    from runtime.db import make_engine
+    from runtime.codec import codec_for
+
+    url = settings.resolved_database_url
+    upgrade(url)
+    return DeadLetterStore(make_engine(url), codec_for(settings))
+
+
+def _show(dead: Any) -> dict[str, Any]:
+    # The raw payload is printed as the dead letter holds it: names were already reduced to hashes.
+    return {**dead.summary(), "content_type": dead.content_type, "raw": dead.raw.decode("utf-8", "replace")}
+
+
+def _resubmitter(settings: Settings) -> Any:
+    from connectors.dead_letters.replay import Resubmitter
+    from connectors.filedrop.watcher import feed_mappings
+
+    return Resubmitter(feed_mappings(settings), settings.filedrop_dir or settings.data_dir / "filedrop")
+
+
+def _chosen(args: argparse.Namespace, store: Any) -> list[Any] | None:
+    if args.all == bool(args.ids):
+        return None
+    if args.all:
+        return store.list(reason=args.reason)
+    return [store.get(i) for i in args.ids]
+
+
+def _replay(args: argparse.Namespace, settings: Settings, store: Any) -> int:
+    from connectors.dead_letters.replay import replay
+
+    chosen = _chosen(args, store)
+    if chosen is None:
+        print("drive-alerts dead-letters replay: give dead letter ids or --all (not both)")
+        return 2
+    if any(d is None for d in chosen):
+        missing = [i for i, d in zip(args.ids, chosen) if d is None]
+        print(f"unknown dead letter id(s): {', '.join(missing)}")
+        return 1
+    if args.dry_run:
+        results = replay(chosen, store, _resubmitter(settings), None, dry_run=True)
+    else:
+        from connectors.intake.session import intake_session
+
+        with intake_session(settings) as (intake, _bound):
+            results = replay(chosen, store, _resubmitter(settings), intake)
+    for result in results:
+        print(json.dumps(result.__dict__, ensure_ascii=False))
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """List, show or replay dead letters."""
+    store = _store(settings)
+    try:
+        if args.dead_letters_action == "list":
+            for dead in store.list(since=args.since, reason=args.reason):
+                print(json.dumps(dead.summary(), ensure_ascii=False))
+            return 0
+        if args.dead_letters_action == "show":
+            dead = store.get(args.dead_letter_id)
+            if dead is None:
+                print(f"unknown dead letter id: {args.dead_letter_id}")
+                return 1
+            print(json.dumps(_show(dead), ensure_ascii=False, indent=2))
+            return 0
+        return _replay(args, settings, store)
+    finally:
+        store.engine.dispose()

@@ -1,0 +1,51 @@
+"""`drive-alerts up`: run the whole pipeline on this machine until Ctrl-C / SIGTERM, with a live status line."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from runtime.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `up` (each port option overrides its DRIVE_* setting)."""
+    parser.add_argument("--intake-port", dest="intake_port", type=int, default=None,
+                        help="port of the HTTP intake (env DRIVE_INTAKE_PORT)")
+    parser.add_argument("--webhooks-port", dest="webhooks_port", type=int, default=None,
+                        help="port of the webhooks service (env DRIVE_WEBHOOKS_PORT)")
+    parser.add_argument("--ready-timeout", type=float, default=180.0,
+                        help="longest wait (s) for every component to answer /readyz before the banner")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start everything, print the banner, show the status until stopped, stop in order."""
+    from entrypoints.up.banner import banner
+    from entrypoints.up.status import StatusLine
+    from entrypoints.up.supervisor import PipelineError, Supervisor
+
+    if "DRIVE_LOG_LEVEL" not in os.environ:  # the banner and status are the supervisor's output; components log to files
+        from runtime.logging import configure_logging
+
+        configure_logging(settings.model_copy(update={"log_level": "WARNING"}), force=True)
+    print("drive-alerts up: starting the broker, re-seeding it from the journal, starting the components ...",
+          flush=True)
+    supervisor = Supervisor(settings)
+    code = 0
+    try:
+        supervisor.start()
+        not_ready = supervisor.wait_ready(args.ready_timeout)
+        print(banner(supervisor, not_ready), flush=True)
+        status = StatusLine(supervisor.settings)
+        try:
+            status.tick()
+            supervisor.run_until_stopped(on_tick=status.tick)
+        finally:
+            status.close()
+    except PipelineError as exc:
+        print(f"drive-alerts up: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        print("drive-alerts up: stopping (input first, broker last) ...", flush=True)
+        supervisor.stop(out=sys.stdout)
+    return code

@@ -1,0 +1,201 @@
+"""The supervisor of `drive-alerts up`: broker, topics, re-seed from the journal, child components, restarts, shutdown."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from runtime.logging import get_logger
+from runtime.settings import Settings
+from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
+
+log = get_logger(__name__)
+STOP_TIMEOUT_S = 30.0
+MAX_BACKOFF_S = 30.0
+
+
+class PipelineError(RuntimeError):
+    """The pipeline could not start, or its broker went away."""
+
+
+@dataclass
+class Child:
+    """One running component process and its restart bookkeeping."""
+
+    component: Component
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class Supervisor:
+    """Runs the whole pipeline on one machine; use as a context manager (start on enter, ordered stop on exit)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = for_up(settings.model_copy(update={"data_dir": Path(settings.data_dir).resolve()}))
+        self.logs_dir = self.settings.data_dir / "logs"
+        self.children: dict[str, Child] = {}
+        self.broker: object | None = None
+        self.bootstrap = ""
+        self.reseeded = 0
+        self._env: dict[str, str] = {}
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------ start
+
+    def start(self) -> "Supervisor":
+        """Broker, database, topics, re-seed, then every component (each restarted if it crashes)."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.bootstrap = self._start_broker()
+        bound = self.settings.model_copy(update={"kafka_bootstrap": self.bootstrap,
+                                                 "embedded_profile": self.settings.embedded_workarounds})
+        self.reseeded = _prepare(bound, reseed=self.broker is not None)
+        self.settings = bound
+        self._env = child_env(bound, self.bootstrap)
+        for component in components(bound):
+            child = Child(component, self.logs_dir / f"{component.name}.log")
+            self.children[component.name] = child
+            self._spawn(child, self._env)
+        return self
+
+    def _start_broker(self) -> str:
+        if self.settings.kafka_bootstrap:  # a real cluster: nothing to start, nothing to re-seed
+            return self.settings.kafka_bootstrap
+        from runtime.embedded_broker import EmbeddedBroker
+
+        broker = EmbeddedBroker(port=self.settings.embedded_broker_port, log_path=self.logs_dir / "broker.log")
+        self.broker = broker.start()
+        return broker.bootstrap
+
+    def _spawn(self, child: Child, env: dict[str, str]) -> None:
+        from runtime.embedded_broker import _die_with_parent_hook
+
+        command = [sys.executable, "-m", "entrypoints.cli", child.component.name]
+        with open(child.log_path, "ab") as out:
+            # Own session: a Ctrl-C reaches only the supervisor, which then stops the children in order.
+            child.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                             env=env, start_new_session=True, preexec_fn=_die_with_parent_hook())
+        child.started_at = time.monotonic()
+        log.info("up.component_started", component=child.component.name, pid=child.process.pid)
+
+    # ------------------------------------------------------------------ run
+
+    def wait_ready(self, timeout_s: float = 180.0) -> list[str]:
+        """Wait until every component answers /readyz; the names still not ready when the time is up."""
+        deadline = time.monotonic() + timeout_s
+        waiting = [c for c in self.children.values() if c.component.ready_url]
+        while waiting and time.monotonic() < deadline and not self._stopping.is_set():
+            self.check()
+            waiting = [c for c in waiting if not _answers(c.component.ready_url)]
+            if waiting:
+                time.sleep(0.5)
+        return [c.component.name for c in waiting]
+
+    def check(self) -> list[str]:
+        """Restart crashed components (with backoff); raise PipelineError when the broker is gone. Names restarted."""
+        if self.broker is not None and not self.broker.running:  # type: ignore[attr-defined]
+            raise PipelineError("the embedded broker exited (see logs/broker.log); run `drive-alerts up` again:"
+                                " the journal and the ledger keep everything")
+        restarted = []
+        now = time.monotonic()
+        for child in self.children.values():
+            process = child.process
+            if process is None or process.poll() is None or self._stopping.is_set():
+                continue
+            if child.next_start == 0.0:
+                delay = min(MAX_BACKOFF_S, 2.0 ** min(child.restarts, 5))
+                child.next_start = now + delay
+                print(f"drive-alerts up: {child.component.name} exited with code {process.returncode}; restarting"
+                      f" in {delay:.0f}s (see {child.log_path})", file=sys.stderr, flush=True)
+            elif now >= child.next_start:
+                child.restarts += 1
+                child.next_start = 0.0
+                self._spawn(child, self._env)
+                restarted.append(child.component.name)
+        return restarted
+
+    def run_until_stopped(self, on_tick: Callable[[], None] | None = None, every_s: float = 1.0) -> None:
+        """Supervise until SIGINT/SIGTERM (or stop()); on_tick runs every `every_s` (the status line)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self._stopping.set())
+        while not self._stopping.wait(every_s):
+            self.check()
+            if on_tick is not None:
+                on_tick()
+
+    # ------------------------------------------------------------------ stop
+
+    def stop(self, out: IO[str] | None = None) -> None:
+        """Stop the components in order (input first), then the broker; each gets STOP_TIMEOUT_S, then SIGKILL."""
+        self._stopping.set()
+        for group in STOP_ORDER:
+            running = [self.children[n] for n in group if n in self.children and self.children[n].process]
+            for child in running:
+                if child.process.poll() is None:  # type: ignore[union-attr]
+                    child.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            for child in running:
+                _wait_or_kill(child.process)  # type: ignore[arg-type]
+                if out is not None:
+                    print(f"  stopped {child.component.name}", file=out, flush=True)
+        if self.broker is not None:
+            self.broker.stop()  # type: ignore[attr-defined]
+            if out is not None:
+                print("  stopped broker", file=out, flush=True)
+
+    def __enter__(self) -> "Supervisor":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _prepare(settings: Settings, *, reseed: bool) -> int:
+    """Migrate the database, create every topic, and re-seed a fresh embedded broker from the intake journal."""
+    from connectors.intake.submit import build_intake
+    from migrations import upgrade
+    from runtime.db import make_engine
+    from runtime.kafka import ensure_topics, make_producer
+    from schemas.catalogue import CATALOGUE
+
+    upgrade(settings.resolved_database_url)
+    ensure_topics(settings, CATALOGUE.values())
+    if not reseed:
+        return 0
+    engine = make_engine(settings.resolved_database_url)
+    producer = make_producer(settings)
+    try:
+        return build_intake(settings, engine, producer).reseed_all()
+    finally:
+        producer.close()
+        engine.dispose()
+
+
+def _answers(url: str | None) -> bool:
+    if url is None:
+        return True
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes]) -> None:
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT_S)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -179,9 +178,6 @@ class SqlPoller:
                 conn.execute(table.insert().values(source=self.source.name, **fields))
 
 
-# ---------------------------------------------------------------------- command line
-
-
 def source_url(settings: Any, mapping: FeedMapping) -> str:
     """The database URL of a SQL feed: its url_env variable, else settings.sqlpoll_source_url."""
     assert mapping.sql is not None
@@ -192,41 +188,3 @@ def source_url(settings: Any, mapping: FeedMapping) -> str:
     if settings.sqlpoll_source_url is None:
         raise SqlSourceError(f"feed {mapping.name}: set {mapping.sql.url_env or 'DRIVE_SQLPOLL_SOURCE_URL'}")
     return settings.sqlpoll_source_url.get_secret_value()
-
-
-def run_sqlpoll(settings: Any, stop: threading.Event | None = None, once: bool = False) -> int:
-    """`drive-alerts sqlpoll`: poll every SQL feed every sqlpoll_interval_s until stopped."""
-    from connectors.filedrop.watcher import feed_mappings
-    from connectors.intake.session import intake_session, signal_stop
-    from runtime.db import make_engine
-
-    feeds = [m for m in feed_mappings(settings) if m.sql is not None]
-    stop = stop or signal_stop()
-    with intake_session(settings) as (intake, _settings):
-        marks = make_engine(settings.resolved_database_url)
-        engines = {url: make_engine(url) for url in {source_url(settings, m) for m in feeds}}
-        pollers = [SqlPoller(engines[source_url(settings, m)], SqlSource.from_mapping(m), intake, marks,
-                             settings.sqlpoll_batch_size) for m in feeds]
-        try:
-            while True:
-                for poller in pollers:
-                    try:
-                        poller.poll_all()
-                    except sa.exc.SQLAlchemyError as exc:  # source down: try again next interval
-                        log.error("sqlpoll.error", source=poller.source.name, error=type(exc).__name__)
-                if once or stop.wait(settings.sqlpoll_interval_s):
-                    break
-        finally:
-            for engine in (marks, *engines.values()):
-                engine.dispose()
-    return 0
-
-
-def add_arguments(parser: Any) -> None:
-    """Options of `drive-alerts sqlpoll`."""
-    parser.add_argument("--once", action="store_true", help="poll every source until it has nothing new, then exit")
-
-
-def run(args: Any, settings: Any) -> int:
-    """Entry point of the CLI registry (runtime/cli.py)."""
-    return run_sqlpoll(settings, once=bool(args.once))

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from consumers.delivery.events import DeliveryPublisher
 from consumers.acks.links import AckLinkRefused, link_secret, verify_token
 from consumers.acks.acknowledge import ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, VIA_LINK, AckOutcome, acknowledge, acknowledge_sms
 from consumers.ledger.models import audit
@@ -225,3 +226,15 @@ def make_app(deps: WebhookDeps) -> web.Application:
 
     app.on_cleanup.append(shutdown)
     return app
+
+
+def publisher_of(publisher: DeliveryPublisher | None) -> Callable[[list[DeliveryEvent]], None]:
+    """A publish function sending each DeliveryEvent through the delivery core's publisher (or nowhere)."""
+    def publish(events: list[DeliveryEvent]) -> None:
+        if publisher is None:
+            return
+        for e in events:
+            publisher.publish(e.kind.value, e.alert_id, e.at, staff_id=e.staff_id,
+                              channel=e.channel.value if e.channel else None, code=e.code,
+                              event_id=e.delivery_event_id)
+    return publish

@@ -5,35 +5,25 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.chronology.summary import summarise
 from consumers.ledger.models import ChronologyEvent
-from runtime.codec import codec_for
 from runtime.logging import get_logger
 from schemas.codec import AvroCodec
 from schemas.errors import CodecError
 from schemas.events import EVENT_TYPE_ENUMS, event_from_datum
+from schemas.subject_events import KIND_EVENT, header
 
 log = get_logger(__name__)
 
-SUBJECT_EVENTS = "subject-events"  # the streams' internal topic (schemas.subject_events.SUBJECT_EVENTS)
 _NOT_A_SUBJECT_EVENT = frozenset({"STAFF_UPDATED"})  # staff snapshots describe staff, not the subject
 
 
 def group_id(settings: Any) -> str:
     """The chronology consumer group; the topic prefix keeps deployments sharing a cluster apart."""
     return f"{settings.topic_prefix}chronology"
-
-
-def _header(headers: Iterable[tuple[str, Any]] | None, name: str) -> str | None:
-    found = None
-    for key, value in headers or ():
-        if key == name:
-            found = value.decode() if isinstance(value, bytes | bytearray) else str(value)
-    return found
 
 
 def ingest_record(session: Session, codec: AvroCodec, key: bytes | None, value: bytes | None,
@@ -46,8 +36,8 @@ def ingest_record(session: Session, codec: AvroCodec, key: bytes | None, value: 
 def chronology_entry(codec: AvroCodec, key: bytes | None, value: bytes | None,
                      headers: Iterable[tuple[str, Any]] | None) -> ChronologyEvent | None:
     """The chronology row of a subject-events record (decoded outside any transaction); None if not an agency event."""
-    topic = _header(headers, "topic")
-    if _header(headers, "kind") != "event" or key is None or value is None or topic not in EVENT_TYPE_ENUMS:
+    topic = header(headers, "topic")
+    if header(headers, "kind") != KIND_EVENT or key is None or value is None or topic not in EVENT_TYPE_ENUMS:
         return None
     subject_id = key.decode("utf-8")
     try:
@@ -76,32 +66,36 @@ def store_entry(session: Session, entry: ChronologyEvent) -> bool:
     return True
 
 
-def consume(settings: Any, stop: threading.Event, *, engine: sa.Engine | None = None,
-            poll_ms: int = 500) -> int:
-    """Run the standalone chronology consumer until `stop` is set; commits the DB, then the offsets."""
-    from runtime.db import make_engine
-    from runtime.kafka import make_consumer
+class ChronologyFeed:
+    """The chronology's consumer of subject-events: commits the database, then the offsets."""
 
-    own_engine = engine is None
-    engine = engine or make_engine(settings.resolved_database_url)
-    codec = codec_for(settings)
-    consumer = make_consumer(settings, settings.topic(SUBJECT_EVENTS), group_id=group_id(settings))
-    factory = sessionmaker(engine)
-    added = 0
-    try:
-        while not stop.is_set():
-            batches = consumer.poll(timeout_ms=poll_ms)
-            if not batches:
-                continue
-            # Decoded before the transaction: on SQLite the write turn is shared with the dispatcher's other threads.
-            entries = [e for records in batches.values() for r in records
-                       if (e := chronology_entry(codec, r.key, r.value, r.headers)) is not None]
-            with factory.begin() as session:
-                added += sum(store_entry(session, entry) for entry in entries)
-            consumer.commit()
-    finally:
-        consumer.close()
-        if own_engine:
-            engine.dispose()
-    log.info("chronology_consumer_stopped", added=added)
-    return added
+    def __init__(self, consumer: Any, sessions: sessionmaker[Session], codec: AvroCodec, poll_ms: int = 500) -> None:
+        self.consumer = consumer
+        self.sessions = sessions
+        self.codec = codec
+        self.poll_ms = poll_ms
+        self.added = 0
+
+    def run(self, stop: threading.Event) -> int:
+        """Consume until `stop` is set, then close the consumer; returns how many rows were added."""
+        try:
+            while not stop.is_set():
+                self.poll_once()
+        finally:
+            self.consumer.close()
+        log.info("chronology_consumer_stopped", added=self.added)
+        return self.added
+
+    def poll_once(self) -> int:
+        """One poll stored and committed; rows added."""
+        batches = self.consumer.poll(timeout_ms=self.poll_ms)
+        if not batches:
+            return 0
+        # Decoded before the transaction: on SQLite the write turn is shared with the dispatcher's other threads.
+        entries = [e for records in batches.values() for r in records
+                   if (e := chronology_entry(self.codec, r.key, r.value, r.headers)) is not None]
+        with self.sessions.begin() as session:
+            added = sum(store_entry(session, entry) for entry in entries)
+        self.consumer.commit()
+        self.added += added
+        return added

@@ -1,12 +1,8 @@
-"""One subject's multi-agency chronology from the ledger, and the `drive-alerts chronology` command."""
+"""One subject's multi-agency chronology from the ledger: agency events, alerts, deliveries and acknowledgements."""
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,40 +73,3 @@ def subject_chronology(session: Session, subject_id: str, fmt: str = "markdown",
                        generated_at: datetime | None = None) -> str:
     """The subject's chronology rendered as Markdown or HTML."""
     return render(fmt, subject_id, chronology_entries(session, subject_id), generated_at or datetime.now(UTC))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `drive-alerts chronology`."""
-    parser.add_argument("subject", nargs="?", help="Drive subject id whose chronology to render")
-    parser.add_argument("--format", choices=("markdown", "html"), default="markdown", help="output format")
-    parser.add_argument("--out", type=Path, default=None, help="write to this file instead of standard output")
-    parser.add_argument("--ingest", action="store_true",
-                        help="instead: consume the subject-events topic into the chronology until Ctrl-C")
-
-
-def run(args: argparse.Namespace, settings: Any) -> int:
-    """CLI entry point of `drive-alerts chronology`."""
-    from migrations import upgrade
-    from runtime.db import make_engine
-
-    url = settings.resolved_database_url
-    upgrade(url)
-    if args.ingest:
-        from consumers.chronology.feed import consume
-
-        consume(settings, threading.Event())
-        return 0
-    if not args.subject:
-        print("drive-alerts chronology: give a SUBJECT (or --ingest)", file=sys.stderr)
-        return 2
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            text = subject_chronology(session, args.subject, args.format)
-    finally:
-        engine.dispose()
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.write_text(text, encoding="utf-8")
-    return 0

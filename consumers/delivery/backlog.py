@@ -5,15 +5,17 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from consumers.delivery.channels import build_channels
-from consumers.chronology.feed import SUBJECT_EVENTS, codec_for, ingest_record
+from consumers.chronology.feed import ingest_record
 from consumers.delivery.service import CONSUMED, DispatcherService
 from consumers.ledger.models import PENDING, Delivery
-from migrations import upgrade
-from runtime.db import make_engine
+from runtime.codec import codec_for
 from runtime.kafka import read_all
+from runtime.settings import Settings
+from schemas.subject_events import SUBJECT_EVENTS
 
 
 @dataclass(frozen=True)
@@ -26,32 +28,28 @@ class BacklogSummary:
     chronology_events: int
 
 
-def deliver_backlog(settings: Any, out: IO[str] | None = None, max_rounds: int = 20) -> BacklogSummary:
+def deliver_backlog(settings: Settings, engine: Engine, out: IO[str] | None = None,
+                    max_rounds: int = 20) -> BacklogSummary:
     """Record every alert on the alert topic in the ledger, send the due messages, feed the chronology; no group, no loop.
 
     The ledger makes it idempotent: running it twice over the same topics records and sends nothing new.
     """
-    upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        sessions = sessionmaker(engine)
-        service = DispatcherService(settings, sessions, channels=build_channels(settings, out))
-        recorded = service.handle(read_all(settings, *(settings.topic(t) for t in CONSUMED)))
-        sent = 0
-        for _ in range(max_rounds):  # transient faults back off into the future; this pass does not wait for them
-            batch = service.sender.send_due()
-            sent += batch
-            if not batch:
-                break
-        chronology = _feed_chronology(settings, sessions)
-        with sessions() as session:
-            pending = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == PENDING)) or 0
-        return BacklogSummary(recorded, sent, pending, chronology)
-    finally:
-        engine.dispose()
+    sessions = sessionmaker(engine)
+    service = DispatcherService(settings, sessions, channels=build_channels(settings, out))
+    recorded = service.handle(read_all(settings, *(settings.topic(t) for t in CONSUMED)))
+    sent = 0
+    for _ in range(max_rounds):  # transient faults back off into the future; this pass does not wait for them
+        batch = service.sender.send_due()
+        sent += batch
+        if not batch:
+            break
+    chronology = _feed_chronology(settings, sessions)
+    with sessions() as session:
+        pending = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == PENDING)) or 0
+    return BacklogSummary(recorded, sent, pending, chronology)
 
 
-def _feed_chronology(settings: Any, sessions: sessionmaker[Any]) -> int:
+def _feed_chronology(settings: Settings, sessions: sessionmaker[Any]) -> int:
     codec = codec_for(settings)
     with sessions.begin() as session:
         return sum(ingest_record(session, codec, r.key, r.value, r.headers)

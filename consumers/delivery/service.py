@@ -1,8 +1,6 @@
-"""`drive-alerts dispatcher`: alert + case topics -> ledger (then offsets); sender, escalation and reconciliation loop."""
+"""The dispatcher: alert + case topics -> ledger (then offsets); sender, escalation and reconciliation loop."""
 from __future__ import annotations
 
-import argparse
-import signal
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -13,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from consumers import ledger, metrics
 from consumers.ledger import directory
 from consumers.acks.links import ack_link
-from consumers.chronology.feed import consume as consume_chronology
 from consumers.escalation.runner import run_escalations
 from consumers.delivery.channels import build_channels
 from consumers.delivery.events import DeliveryPublisher
@@ -26,7 +23,6 @@ from schemas.errors import CodecError
 from schemas.events import Alert, event_from_datum
 
 log = get_logger(__name__)
-READY = threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
 SEND_BATCH = 50  # due deliveries the sender takes per round
 RECORD_BATCH = 50  # alerts recorded per transaction: short ones let the sender claim and record in between
 CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled with an alert is applied before it
@@ -37,7 +33,7 @@ class DispatcherService:
 
     def __init__(self, settings: Any, sessions: sessionmaker[Session], *, now: Callable[[], datetime] = ledger.utcnow,
                  publisher: DeliveryPublisher | None = None, consumer: Any = None, poll_ms: int = 200,
-                 channels: dict[str, Any] | None = None) -> None:
+                 channels: dict[str, Any] | None = None, ready: threading.Event | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.now = now
@@ -50,6 +46,29 @@ class DispatcherService:
                              ack_link=_ack_link_hook(settings))
         self.stale_after = timedelta(seconds=3 * max(settings.twilio_timeout_s, settings.smtp_timeout_s))
         self.work = threading.Event()  # set when the consumer recorded deliveries: the sender goes at once
+        self.ready = ready or threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
+
+    def serve(self, stop: threading.Event, companions: Iterable[Callable[[threading.Event], None]] = ()) -> None:
+        """Send on a thread (and run each companion, e.g. the chronology feed, on its own), consume on this one until
+        `stop` is set; then stop the threads and close the consumer and the publisher."""
+        threads = [threading.Thread(target=self.send_loop, args=(stop,), name="dispatcher-sender", daemon=True)]
+        threads += [threading.Thread(target=_companion, args=(run, stop), name=f"dispatcher-{i}", daemon=True)
+                    for i, run in enumerate(companions)]
+        for thread in threads:
+            thread.start()
+        log.info("dispatcher_started", topics=[self.settings.topic(t) for t in CONSUMED])
+        self.ready.set()
+        try:
+            self.consume(stop)
+        finally:
+            stop.set()
+            self.work.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            self.consumer.close()
+            if self.publisher is not None:
+                self.publisher.close()
+            log.info("dispatcher_stopped")
 
     def handle(self, records: Iterable[Any]) -> int:
         """Apply a polled batch in one transaction (staff updates first); alerts newly recorded."""
@@ -129,70 +148,9 @@ def _ack_link_hook(settings: Any) -> Callable[[str, str], str | None]:
     return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
 
 
-def run_service(settings: Any, stop: threading.Event, *, now: Callable[[], datetime] = ledger.utcnow) -> None:
-    """Run a dispatcher on a configured bootstrap until `stop` is set, then close everything."""
-    from schemas.catalogue import CATALOGUE
-    from migrations import upgrade
-    from runtime.db import make_engine
-    from runtime.kafka import ensure_topics, make_consumer
-
-    upgrade(settings.resolved_database_url)
-    ensure_topics(settings, [CATALOGUE[name] for name in ("case", "alert", "delivery")])
-    engine = make_engine(settings.resolved_database_url)
-    publisher = DeliveryPublisher.from_settings(settings)
-    consumer = make_consumer(settings, *(settings.topic(t) for t in CONSUMED),
-                             group_id=f"{settings.topic_prefix}dispatcher")
-    service = DispatcherService(settings, sessionmaker(engine), now=now, publisher=publisher, consumer=consumer)
-    threads = [threading.Thread(target=service.send_loop, args=(stop,), name="dispatcher-sender", daemon=True),
-               threading.Thread(target=_chronology, args=(settings, stop), name="dispatcher-chronology", daemon=True)]
-    for thread in threads:
-        thread.start()
-    log.info("dispatcher_started", topics=[settings.topic(t) for t in CONSUMED])
-    READY.set()
+def _companion(run: Callable[[threading.Event], None], stop: threading.Event) -> None:
+    """A companion thread's work; its failure is logged and must not take the dispatcher down."""
     try:
-        service.consume(stop)
-    finally:
-        stop.set()
-        service.work.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        consumer.close()
-        publisher.close()
-        engine.dispose()
-        log.info("dispatcher_stopped")
-
-
-def _chronology(settings: Any, stop: threading.Event) -> None:
-    """Feed the chronology from the streams' subject-events topic (consumers.chronology.feed)."""
-    try:
-        consume_chronology(settings, stop)
-    except Exception:  # noqa: BLE001 - the chronology must not take the dispatcher down
-        log.exception("chronology_feed_stopped")
-
-
-def run_dispatcher(settings: Any) -> int:
-    """Start (or use) the broker, run until SIGTERM/SIGINT, shut down cleanly; exit code 0."""
-    from runtime.kafka import broker_for, with_bootstrap
-
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    from runtime.metrics_server import start_metrics_server
-
-    metrics = start_metrics_server(settings.metrics_host, settings.dispatcher_metrics_port, READY.is_set)
-    try:
-        with broker_for(settings) as bootstrap:
-            run_service(with_bootstrap(settings, bootstrap), stop)
-    finally:
-        if metrics is not None:
-            metrics.stop()
-    return 0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`drive-alerts dispatcher` has only the global options (settings come from DRIVE_* variables)."""
-
-
-def run(_args: argparse.Namespace, settings: Any) -> int:
-    """CLI entry point."""
-    return run_dispatcher(settings)
+        run(stop)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("dispatcher_companion_stopped", name=getattr(run, "__qualname__", repr(run)))

@@ -1,9 +1,7 @@
-""""Who was told what, when": disclosures from the ledger by subject, alert or recipient, and `drive-alerts audit`."""
+""""Who was told what, when": disclosures from the ledger by subject, alert or recipient, and the audit log."""
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -124,34 +122,3 @@ def format_audit_log(entries: list[AuditEntry], as_json: bool) -> str:
                        for e in entries)
     return "".join(f"{_when(e.at)}  {e.action:<16} alert={e.alert_id or '-'} staff={e.staff_id or '-'} "
                    f"channel={e.channel or '-'} {e.detail}\n" for e in entries) or "no audit records found\n"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `drive-alerts audit`."""
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--subject", help="every disclosure about this Drive subject")
-    which.add_argument("--alert", help="every disclosure of this alert (alert id or ack code)")
-    which.add_argument("--recipient", help="every disclosure to this staff id")
-    parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    parser.add_argument("--events", action="store_true", help="the raw audit records instead (acks, refusals, escalations...)")
-
-
-def run(args: argparse.Namespace, settings: Any) -> int:
-    """CLI entry point of `drive-alerts audit`."""
-    from migrations import upgrade
-    from runtime.db import make_engine
-
-    upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    filters = {"subject_id": args.subject, "alert": args.alert, "staff_id": args.recipient}
-    try:
-        with Session(engine) as session:
-            if args.events:
-                text = format_audit_log(audit_log(session, **filters), args.json)
-            else:
-                rows = disclosures(session, **filters)
-                text = format_json_lines(rows) if args.json else format_table(rows)
-    finally:
-        engine.dispose()
-    sys.stdout.write(text)
-    return 0

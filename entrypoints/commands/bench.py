@@ -65,7 +65,7 @@ def _run_parts(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - 
     from entrypoints.bench.state import measure_state
     from runtime.kafka import broker_for, with_bootstrap
     from schemas.codec import AvroCodec
-    from streams.worker import provision
+    from entrypoints.bootstrap import provision
 
     results = BenchResults()
     run_id = uuid.uuid4().hex[:8]

@@ -47,9 +47,9 @@ def _show(dead: Any) -> dict[str, Any]:
 
 def _resubmitter(settings: Settings) -> Any:
     from connectors.dead_letters.replay import Resubmitter
-    from connectors.filedrop.watcher import feed_mappings
+    from entrypoints.bootstrap import feed_mappings, filedrop_root
 
-    return Resubmitter(feed_mappings(settings), settings.filedrop_dir or settings.data_dir / "filedrop")
+    return Resubmitter(feed_mappings(settings), filedrop_root(settings))
 
 
 def _chosen(args: argparse.Namespace, store: Any) -> list[Any] | None:
@@ -74,9 +74,9 @@ def _replay(args: argparse.Namespace, settings: Settings, store: Any) -> int:
     if args.dry_run:
         results = replay(chosen, store, _resubmitter(settings), None, dry_run=True)
     else:
-        from connectors.intake.session import intake_session
+        from entrypoints.bootstrap import intake_process
 
-        with intake_session(settings) as (intake, _bound):
+        with intake_process(settings) as (intake, _base):
             results = replay(chosen, store, _resubmitter(settings), intake)
     for result in results:
         print(json.dumps(result.__dict__, ensure_ascii=False))

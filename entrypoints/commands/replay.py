@@ -32,7 +32,7 @@ def _deliverer(settings: Settings):  # noqa: ANN202 - a closure over the user's 
     """After the scenario: the alerts into the user's ledger (not the replay's temp folder), messages to the outbox."""
 
     def deliver(replayed: Settings) -> None:
-        from consumers.delivery.backlog import deliver_backlog
+        from entrypoints.bootstrap import deliver_backlog
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         target = settings.model_copy(update={"kafka_bootstrap": replayed.kafka_bootstrap,

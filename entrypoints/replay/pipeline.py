@@ -49,7 +49,8 @@ class ReplayPipeline:
     async def open(self) -> None:
         """Topics, journal, producer and intake, then the worker (returns once it is ready)."""
         from streams.app import create_app
-        from streams.worker import provision, start_worker
+        from entrypoints.bootstrap import provision
+        from streams.worker import start_worker
 
         settings = self.settings
         await asyncio.to_thread(provision, settings)

@@ -13,7 +13,8 @@ from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
 from streams.app import StreamsApp, create_app
-from streams.worker import provision, start_worker, stop_worker
+from entrypoints.bootstrap import provision
+from streams.worker import start_worker, stop_worker
 from tests.kafka_helpers import read_topic
 from tests.samples.events import sample
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from consumers.chronology.feed import codec_for, ingest_record
+from consumers.chronology.feed import ingest_record
 from consumers.escalation.runner import run_escalations
 from consumers.ledger.models import ChronologyEvent, LedgerAlert, deliveries_of
+from runtime.codec import codec_for
 from entrypoints.cli import main
 from schemas.jsonform import from_json
 from tests.fakes.delivery_samples import CM, DM, IDVA, PHONES

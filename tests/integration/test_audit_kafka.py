@@ -7,15 +7,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from consumers.chronology.feed import SUBJECT_EVENTS, codec_for, consume
+from consumers.chronology.feed import ChronologyFeed, group_id
 from consumers.delivery.events import DeliveryPublisher
+from runtime.codec import codec_for
+from schemas.subject_events import SUBJECT_EVENTS
 from consumers.ledger.models import ChronologyEvent
-from consumers.acks.service import publisher_of
+from consumers.acks.webhooks import publisher_of
 from migrations import upgrade
 from runtime.db import make_engine
-from runtime.kafka import make_producer
+from runtime.kafka import make_consumer, make_producer
 from runtime.topics import ensure_topics
 from schemas.catalogue import CATALOGUE
 from schemas.enums import Channel, DeliveryKind
@@ -44,7 +46,9 @@ def test_feed_consumes_subject_events_idempotently(settings: Any, sqlite_url: st
     producer.close()
     engine = make_engine(sqlite_url)
     stop = threading.Event()
-    worker = threading.Thread(target=consume, args=(settings, stop), kwargs={"engine": engine, "poll_ms": 200})
+    feed = ChronologyFeed(make_consumer(settings, topic, group_id=group_id(settings)), sessionmaker(engine), codec,
+                          poll_ms=200)
+    worker = threading.Thread(target=feed.run, args=(stop,))
     worker.start()
     try:
         deadline = datetime.now(UTC).timestamp() + 30

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from consumers import ledger
-from consumers.delivery.service import run_service
+from entrypoints import bootstrap
 from runtime.db import make_engine
 from runtime.kafka import ensure_topics, make_producer
 from runtime.settings import Settings
@@ -62,6 +62,12 @@ def _staff_count(url: str) -> int:
         engine.dispose()
 
 
+def _run_dispatcher(settings: Settings, stop: threading.Event) -> None:
+    """The dispatcher process as `drive-alerts dispatcher` builds and runs it, until `stop` is set."""
+    with bootstrap.dispatcher(settings) as process:
+        process.service.serve(stop, process.companions)
+
+
 @pytest.fixture
 def dispatcher_settings(settings_factory: Callable[..., Settings], twilio_server: FakeTwilio,
                         smtp_server: FakeSmtp) -> Settings:
@@ -70,7 +76,7 @@ def dispatcher_settings(settings_factory: Callable[..., Settings], twilio_server
         twilio_account_sid=twilio_server.account_sid, twilio_auth_token=twilio_server.auth_token,
         twilio_messaging_service_sid="MG" + "1" * 32, twilio_base_url=twilio_server.base_url,
         smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_security="none", sender_interval_s=0.2,
-        escalation_interval_s=3600.0, twilio_timeout_s=2.0, smtp_timeout_s=2.0)
+        escalation_interval_s=3600.0, twilio_timeout_s=2.0, smtp_timeout_s=2.0, dispatcher_metrics_port=0)
     ensure_topics(settings, [CATALOGUE[name] for name in ("case", "alert", "delivery")])
     return settings
 
@@ -83,7 +89,7 @@ def test_alert_on_the_broker_is_delivered_once_and_reported(dispatcher_settings:
         phone = REGISTRY_PHONE if staff_id == samples.CM else samples.PHONES[staff_id]
         _publish(settings, "case", f"staff:{staff_id}", samples.staff_event(staff_id, phone_e164=phone))
     stop = threading.Event()
-    worker = threading.Thread(target=run_service, args=(settings, stop), daemon=True)
+    worker = threading.Thread(target=_run_dispatcher, args=(settings, stop), daemon=True)
     worker.start()
     try:
         _wait_for(lambda: _staff_count(settings.resolved_database_url) == 2, what="the staff registry")

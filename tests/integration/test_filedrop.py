@@ -1,6 +1,8 @@
 """File drop end to end against the real Tansu broker and a real journal database."""
 from __future__ import annotations
 
+import argparse
+
 import json
 import os
 from pathlib import Path
@@ -135,11 +137,11 @@ def test_file_without_marker_waits_until_settled(filedrop: FileDrop) -> None:
 
 def test_run_filedrop_once_wires_database_broker_and_folders(settings_factory: Any, tmp_path: Path) -> None:
     """The `drive-alerts filedrop --once` path migrates the journal, provisions topics and processes the drop."""
-    from connectors.filedrop.watcher import run_filedrop
+    from entrypoints.commands import filedrop as filedrop_command
 
     settings = settings_factory(filedrop_dir=tmp_path / "cli-drop", database_url=f"sqlite:///{tmp_path / 'cli.db'}")
     drop(settings.filedrop_dir, "met", "incidents_cli.csv", HEADER + incident_line("L-0050"))
-    assert run_filedrop(settings, once=True) == 0
+    assert filedrop_command.run(argparse.Namespace(once=True), settings) == 0
     assert (settings.filedrop_dir / "met" / "done" / "incidents_cli.csv.report.json").exists()
     [(key, record)] = read_records(settings, "incident", 1)
     assert key == "PNC:2019/0050A" and record["event_id"] == "met:incidents:L-0050"

@@ -1,6 +1,8 @@
 """SQL polling against real PostgreSQL and SQLite source tables, publishing to the real broker."""
 from __future__ import annotations
 
+import argparse
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,7 +128,7 @@ def test_run_sqlpoll_once_reads_feeds_declared_in_yaml(settings_factory: Any, tm
     """`drive-alerts sqlpoll --once` polls the SQL feeds of the mappings folder from the configured source URL."""
     import yaml
 
-    from connectors.sqlpoll import run_sqlpoll
+    from entrypoints.commands import sqlpoll as sqlpoll_command
 
     source_url = f"sqlite:///{tmp_path / 'agency.db'}"
     engine = make_engine(source_url)
@@ -146,8 +148,8 @@ def test_run_sqlpoll_once_reads_feeds_declared_in_yaml(settings_factory: Any, tm
     settings = settings_factory(feed_mappings_dir=mappings_dir, sqlpoll_source_url=source_url,
                                 database_url=f"sqlite:///{tmp_path / 'drive.db'}")
 
-    assert run_sqlpoll(settings, once=True) == 0
-    assert run_sqlpoll(settings, once=True) == 0  # second run: nothing new, nothing repeated
+    assert sqlpoll_command.run(argparse.Namespace(once=True), settings) == 0
+    assert sqlpoll_command.run(argparse.Namespace(once=True), settings) == 0  # second run: nothing new, nothing repeated
 
     records = read_records(settings, "incident", 3, timeout=6)
     assert sorted(d["event_id"] for _, d in records) == ["met:rms-view:1", "met:rms-view:2"]

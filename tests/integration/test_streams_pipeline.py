@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.worker import provision
+from entrypoints.bootstrap import provision
 from tests.integration.streams_harness import (
     PNC, SUBJECT, ZONE_EXCLUSION, Feed, alerts_on_topic, idle, running_worker, wait_until,
 )

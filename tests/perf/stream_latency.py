@@ -26,7 +26,7 @@ from runtime.kafka import make_producer
 from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
-from streams.worker import provision
+from entrypoints.bootstrap import provision
 from tests.samples.events import sample
 
 ROOT = Path(__file__).resolve().parents[2]

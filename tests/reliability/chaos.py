@@ -140,7 +140,7 @@ def run(plan: Plan, work: Path) -> dict[str, Any]:
     from runtime.embedded_broker import EmbeddedBroker
     from runtime.kafka import make_producer
     from runtime.settings import Settings
-    from streams.worker import provision
+    from entrypoints.bootstrap import provision
     from tests.fakes.smtp_server import FakeSmtp
 
     scenario = build(plan.seed, plan.events, plan.subjects, plan.alerting_share)

@@ -11,7 +11,7 @@ from schemas.codec import AvroCodec
 from streams.agents import Resolver
 from schemas.subject_events import SUBJECT_EVENTS, header
 from streams.transport import FetchWaitConsumer
-from streams.worker import provision
+from entrypoints.bootstrap import provision
 from tests.integration.streams_harness import PNC, Feed, running_worker, wait_until
 from tests.kafka_helpers import read_topic
 

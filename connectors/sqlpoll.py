@@ -20,10 +20,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from connectors.intake.submit import Intake, Origin, Outcome
-from connectors.mappings.config import FeedMapping
-from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import sqlpoll_watermarks
+from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.mappings.config import FeedMapping
+from runtime.settings import Settings
 
 log = structlog.get_logger("connectors.sqlpoll")
 
@@ -155,7 +156,7 @@ class SqlPoller:
                 break
         return total
 
-    def _submit(self, row: Any) -> Outcome:
+    def _submit(self, row: Any) -> IntakeOutcome:
         values = {name: _as_text(row[name]) for name in row.keys()}
         mapping = self.source.mapping
         origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={values[self.source.key]}")
@@ -178,7 +179,7 @@ class SqlPoller:
                 conn.execute(table.insert().values(source=self.source.name, **fields))
 
 
-def source_url(settings: Any, mapping: FeedMapping) -> str:
+def source_url(settings: Settings, mapping: FeedMapping) -> str:
     """The database URL of a SQL feed: its url_env variable, else settings.sqlpoll_source_url."""
     assert mapping.sql is not None
     if mapping.sql.url_env:

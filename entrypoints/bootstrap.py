@@ -43,7 +43,7 @@ from runtime.logging import get_logger
 from runtime.metrics_server import MetricsServer, add_metrics_route, start_metrics_server
 from runtime.settings import Settings
 from runtime.topics import ensure_topics
-from schemas.catalogue import CATALOGUE
+from schemas.catalogue import TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
 from streams.app import StreamsApp, create_app, internal_topic_specs
 
@@ -112,7 +112,7 @@ def _metrics(settings: Settings, port: int, ready: Callable[[], bool] | None) ->
 
 def provision(settings: Settings) -> dict[str, str]:
     """Creates the catalogue topics and the streams' internal topics (idempotent)."""
-    return ensure_topics(settings, [*CATALOGUE.values(), *internal_topic_specs(settings)])
+    return ensure_topics(settings, [*TOPICS.values(), *internal_topic_specs(settings)])
 
 
 @contextmanager
@@ -122,7 +122,7 @@ def intake_process(settings: Settings, *, metrics_port: int = 0) -> Iterator[tup
     A broker started here is empty, so the whole journal is replayed; otherwise only rows journaled but never
     acknowledged (e.g. before a crash) are sent again.
     """
-    with platform(settings, topics=CATALOGUE.values(), metrics_port=metrics_port) as base:
+    with platform(settings, topics=TOPICS.values(), metrics_port=metrics_port) as base:
         producer = make_producer(base.settings)
         try:
             assert base.engine is not None
@@ -213,7 +213,7 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
 def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> Iterator[DispatcherProcess]:
     """The dispatcher (ledger, sender, escalation) and its companion, the chronology feed."""
     ready = threading.Event()
-    topics = [CATALOGUE[name] for name in ("case", "alert", "delivery")]
+    topics = [TOPICS[name] for name in ("case", "alert", "delivery")]
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
         bound, sessions = base.settings, sessionmaker(base.engine)
         consumer = make_consumer(bound, *(bound.topic(t) for t in CONSUMED), group_id=f"{bound.topic_prefix}dispatcher")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kafka import TopicPartition, KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from runtime.embedded_broker import EmbeddedBroker
 from runtime.settings import Settings
 
 
@@ -35,7 +36,6 @@ def broker_for(settings: Settings) -> Iterator[str]:
     if settings.kafka_bootstrap:
         yield settings.kafka_bootstrap
         return
-    from runtime.embedded_broker import EmbeddedBroker
 
     log_path = settings.data_dir / "tansu.log"
     with EmbeddedBroker(port=settings.embedded_broker_port, log_path=log_path.resolve()) as broker:
@@ -201,10 +201,3 @@ def read_to_end(consumer: KafkaConsumer, tp: TopicPartition, listed_end: int) ->
 def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
     """A kafka-python admin client."""
     return KafkaAdminClient(**{**client_config(settings), **overrides})
-
-
-def ensure_topics(settings: Settings, specs: Iterable[Any]) -> dict[str, str]:
-    """Create missing topics and fix drifted configs; {topic: created|existing|updated} (see runtime.topics)."""
-    from runtime.topics import ensure_topics as ensure
-
-    return ensure(settings, specs)

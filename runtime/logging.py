@@ -9,6 +9,8 @@ from typing import IO, Any
 
 import structlog
 
+from runtime.settings import Settings, get_settings
+
 REDACTED = "[redacted]"
 
 # Keys whose values are personal data or free text: redacted whatever the value is.
@@ -103,13 +105,12 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-def configure_logging(settings: Any = None, stream: IO[str] | None = None, force: bool = False) -> None:
+def configure_logging(settings: Settings | None = None, stream: IO[str] | None = None, force: bool = False) -> None:
     """Set up structlog and route stdlib logging (faust, aiokafka, aiohttp) through it; once per process."""
     global _configured, _handler
     if _configured and not force:
         return
     if settings is None:
-        from runtime.settings import get_settings
 
         settings = get_settings()
     stream = stream if stream is not None else sys.stderr

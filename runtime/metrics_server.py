@@ -9,6 +9,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from runtime.logging import get_logger
+
 ReadyCheck = Callable[[], bool]
 
 
@@ -85,7 +87,6 @@ def start_metrics_server(host: str, port: int, ready: ReadyCheck = _always_ready
     try:
         return MetricsServer(host, port, ready).start()
     except OSError as exc:
-        from runtime.logging import get_logger
 
         get_logger(__name__).warning("metrics_server_unavailable", host=host, port=port, error=type(exc).__name__)
         return None

@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError
 
+from runtime.kafka import make_admin
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -154,7 +155,6 @@ def _wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: floa
 
 def plan_topics(settings: Settings, specs: Iterable[TopicSpecLike]) -> list[TopicPlan]:
     """The provisioning plan for specs against the configured cluster (nothing is changed)."""
-    from runtime.kafka import make_admin
 
     admin = make_admin(settings)
     try:
@@ -165,7 +165,6 @@ def plan_topics(settings: Settings, specs: Iterable[TopicSpecLike]) -> list[Topi
 
 def ensure_topics(settings: Settings, specs: Iterable[TopicSpecLike]) -> dict[str, str]:
     """Create missing topics and fix drifted configs; returns {topic: created|existing|updated}. Idempotent."""
-    from runtime.kafka import make_admin
 
     admin = make_admin(settings)
     try:

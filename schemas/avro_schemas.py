@@ -19,7 +19,7 @@ from typing import Any
 import fastavro
 
 from schemas._schemawalk import named_types
-from schemas.catalogue import CATALOGUE
+from schemas.catalogue import TOPICS
 
 Schema = dict[str, Any]
 
@@ -49,8 +49,8 @@ def common_types() -> dict[str, Schema]:
 
 def versions(topic: str) -> list[int]:
     """Every version of a topic's value schema, oldest first."""
-    if topic not in CATALOGUE:
-        raise KeyError(f"unknown topic {topic!r}; known: {', '.join(CATALOGUE)}")
+    if topic not in TOPICS:
+        raise KeyError(f"unknown topic {topic!r}; known: {', '.join(TOPICS)}")
     return sorted(_topic_files().get(topic, {}))
 
 

@@ -29,7 +29,7 @@ _SOURCE_RETENTION_MS = 30 * DAY_MS
 # ledger and audit views; the database remains the durable audit trail of record.
 _OUTCOME_RETENTION_MS = 365 * DAY_MS
 
-CATALOGUE: dict[str, TopicSpec] = {
+TOPICS: dict[str, TopicSpec] = {
     spec.short_name: spec
     for spec in (
         TopicSpec("incident", "agency person id SCHEME:value of the first person_ids entry",
@@ -103,11 +103,11 @@ NO_PERSON_EVENT_TYPES: frozenset[str] = frozenset({"STAFF_UPDATED"})
 
 def topic_name(short: str, prefix: str = "drive.") -> str:
     """Full Kafka topic name of a catalogue short name, e.g. drive.incident."""
-    if short not in CATALOGUE:
-        raise KeyError(f"unknown topic {short!r}; known: {', '.join(CATALOGUE)}")
+    if short not in TOPICS:
+        raise KeyError(f"unknown topic {short!r}; known: {', '.join(TOPICS)}")
     return f"{prefix}{short}"
 
 
 def details_schema_name(topic: str, event_type: str) -> str:
     """Full Avro name of the details record of an event type, e.g. drive.incident.Arrest."""
-    return f"{CATALOGUE[topic].namespace}.{EVENT_TYPES[topic][event_type]}"
+    return f"{TOPICS[topic].namespace}.{EVENT_TYPES[topic][event_type]}"

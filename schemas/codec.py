@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from schemas import avro_schemas as registry
-from schemas.catalogue import CATALOGUE, EVENT_TYPES, details_schema_name
+from schemas.catalogue import EVENT_TYPES, TOPICS, details_schema_name
 from schemas.errors import CodecError
 
 MAGIC = 0
@@ -75,7 +75,7 @@ class LocalSchemaIds:
         return registry.schema_for(entry["topic"], entry["version"])
 
 
-_TOPIC_BY_RECORD = {spec.value_schema: topic for topic, spec in CATALOGUE.items()}
+_TOPIC_BY_RECORD = {spec.value_schema: topic for topic, spec in TOPICS.items()}
 
 
 def _topic_of(schema: dict) -> str | None:
@@ -96,7 +96,7 @@ class AvroCodec:
     def _writer(self, topic: str) -> tuple[bytes, Any, dict[str, str]]:
         cached = self._writers.get(topic)
         if cached is None:
-            if topic not in CATALOGUE:
+            if topic not in TOPICS:
                 raise CodecError(f"unknown topic {topic!r}")
             schema_id = self.ids.id_for(subject_for(topic, self.prefix), registry.schema_for(topic))
             branches = {t: details_schema_name(topic, t) for t in EVENT_TYPES.get(topic, {})}

@@ -5,8 +5,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.enums import (
-    BailKind, CaseStatus, ChargeOutcome, ConditionKind, CourtOutcomeKind, CustodyReleaseType, HearingType,
-    OffenceCategory, OrderType, PrisonReleaseType, Reporter, RiskLevel, SentenceCategory, StaffRole, WarrantReason,
+    BailKind,
+    CaseStatus,
+    ChargeOutcome,
+    ConditionKind,
+    CourtOutcomeKind,
+    CustodyReleaseType,
+    HearingType,
+    OffenceCategory,
+    OrderType,
+    PrisonReleaseType,
+    Reporter,
+    RiskLevel,
+    SentenceCategory,
+    StaffRole,
+    WarrantReason,
 )
 from schemas.shared import Condition, LocationRef, PersonId, Record
 

@@ -7,14 +7,21 @@ from typing import Any
 
 from schemas._dataconv import from_datum, to_datum_value
 from schemas.catalogue import EVENT_TYPES
+from schemas.details import *  # noqa: F401,F403  (re-exported: one import place for every event type)
 from schemas.details import DETAILS_CLASSES, Details
 from schemas.enums import (
-    BailEventType, BreachEventType, CaseEventType, Channel, CourtEventType, DeliveryKind, IncidentEventType,
-    Severity, StaffRole,
+    BailEventType,
+    BreachEventType,
+    CaseEventType,
+    Channel,
+    CourtEventType,
+    DeliveryKind,
+    IncidentEventType,
+    Severity,
+    StaffRole,
 )
 from schemas.errors import FieldError
 from schemas.shared import Condition, CurfewHours, LocationRef, PersonId, Record, Source
-from schemas.details import *  # noqa: F401,F403  (re-exported: one import place for every event type)
 
 EventType = IncidentEventType | BailEventType | CourtEventType | BreachEventType | CaseEventType
 EVENT_TYPE_ENUMS: dict[str, type] = {

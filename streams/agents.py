@@ -11,12 +11,12 @@ import structlog
 from schemas.codec import AvroCodec
 from schemas.details import CaseSnapshot
 from schemas.events import Alert
+from schemas.subject_events import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
+from streams.case_registry import CASE, RegistryReader
 from streams.clock import wall_now
 from streams.correlate import Correlator, decode_event
-from schemas.subject_events import KIND_EVENT, KIND_POSSIBLE_MATCH, SUBJECT_EVENTS, header
 from streams.metrics import DEAD_LETTERS, FORWARDED, NOT_A_SUBJECT, RECORDS, REGISTRY_REFRESHES
-from streams.publish import AlertPublisher, StreamFailure, dead_letter_of
-from streams.case_registry import CASE, RegistryReader
+from streams.publish import StreamFailure, StreamOutput, dead_letter_of
 from streams.rules import NotASubject, PossibleMatch, Resolved, resolve
 from streams.ticks import send_ticks_async
 
@@ -32,7 +32,7 @@ REGISTRY_WAIT_S = 2.0  # longest an event about nobody waits for the registry to
 class Resolver:
     """Source record -> the subject(s) it concerns -> forwarded to subject-events (or dropped, keeping nothing)."""
 
-    def __init__(self, registry: RegistryReader, codec: AvroCodec, publisher: AlertPublisher,
+    def __init__(self, registry: RegistryReader, codec: AvroCodec, publisher: StreamOutput,
                  forwarded: Counter[str]) -> None:
         self.registry = registry
         self.codec = codec

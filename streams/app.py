@@ -14,11 +14,11 @@ from runtime.kafka import aiokafka_config
 from runtime.settings import Settings
 from schemas.catalogue import DAY_MS
 from schemas.codec import AvroCodec
-from streams.agents import AGENCY_TOPICS, install_agents
-from streams.clock import StreamClock
 from schemas.subject_events import SUBJECT_EVENTS
-from streams.publish import AlertPublisher, KafkaPublisher
+from streams.agents import AGENCY_TOPICS, install_agents
 from streams.case_registry import RegistryReader
+from streams.clock import StreamClock
+from streams.publish import KafkaStreamOutput, StreamOutput
 from streams.rules import RuleConfig
 from streams.transport import FetchWaitTransport
 
@@ -93,7 +93,7 @@ class StreamsApp(faust.App):
         self.dead_letter_topic = self.topic(settings.topic("dead-letter"), key_type=bytes, value_type=bytes)
         self.states = self.Table(STATE_TABLE, default=None, partitions=n)
         self.due = self.Table(DUE_TABLE, default=None, partitions=n)
-        self.publisher: AlertPublisher = KafkaPublisher(self.subject_events, self.alert_topic,
+        self.publisher: StreamOutput = KafkaStreamOutput(self.subject_events, self.alert_topic,
                                                         self.dead_letter_topic, self.codec)
 
     def _new_transport(self) -> FetchWaitTransport:
@@ -141,7 +141,7 @@ def _credentials(settings: Settings, client: dict[str, Any]) -> Any:
 
 
 def create_app(settings: Settings, *, datadir: Path | None = None,
-               publisher: AlertPublisher | None = None) -> StreamsApp:
+               publisher: StreamOutput | None = None) -> StreamsApp:
     """The streams app with its agents installed (a publisher may replace Kafka output, e.g. in tests)."""
     where = datadir or settings.data_dir / "streams"
     where.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ import structlog
 
 from schemas.codec import AvroCodec
 from schemas.events import Alert, Event, event_from_datum
-from streams.clock import StreamClock
 from schemas.subject_events import KIND_EVENT, KIND_POSSIBLE_MATCH, KIND_TICK, header, parse_iso
+from streams.clock import StreamClock
 from streams.metrics import ALERTS
-from streams.publish import AlertPublisher, StreamFailure
+from streams.publish import StreamFailure, StreamOutput
 from streams.rules import RuleConfig, SubjectState, apply, apply_possible_match, empty, next_due, on_tick
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,7 @@ class Correlator:
     """Applies subject-events records to the state table; the due table says which subjects a tick must visit."""
 
     def __init__(self, states: Any, due: Any, codec: AvroCodec, clock: StreamClock, config: RuleConfig,
-                 publisher: AlertPublisher) -> None:
+                 publisher: StreamOutput) -> None:
         self.states = states
         self.due = due
         self.codec = codec

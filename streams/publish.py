@@ -23,7 +23,7 @@ class StreamFailure(Exception):
         self.cause = cause
 
 
-class AlertPublisher(Protocol):
+class StreamOutput(Protocol):
     """The agents' only way out: each call returns once the broker has the record (or raises)."""
 
     async def forward(self, subject_id: str, raw: bytes, kind: str, topic: str) -> None:
@@ -39,8 +39,8 @@ class AlertPublisher(Protocol):
         ...
 
 
-class KafkaPublisher:
-    """AlertPublisher over the faust app's producer (sends bypass faust's wait-for-ack attachments)."""
+class KafkaStreamOutput:
+    """StreamOutput over the faust app's producer (sends bypass faust's wait-for-ack attachments)."""
 
     def __init__(self, subject_events: Any, alert_topic: Any, dead_letter_topic: Any, codec: AvroCodec) -> None:
         self.subject_events = subject_events

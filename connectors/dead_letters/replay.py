@@ -15,12 +15,12 @@ from sqlalchemy.engine import Engine
 
 from connectors.dead_letters.store import dead_letter_replays
 from connectors.filedrop.rows import CSV_TYPE
-from connectors.intake.submit import Intake, Origin, Outcome
-from connectors.mappings.config import FeedMapping
-from connectors.mappings import RowRejected, map_row
 from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD
 from connectors.intake.publisher import DEAD_LETTER_TOPIC
+from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import intake_journal
+from connectors.mappings import RowRejected, map_row
+from connectors.mappings.config import FeedMapping
 from runtime.db import as_utc
 from schemas.jsonform import FieldError
 
@@ -30,7 +30,7 @@ _HASHED_PREFIX = "name_hash:"  # how scrub_raw writes a clear name it replaced i
 
 
 @dataclass(frozen=True)
-class DeadLetter:
+class StoredDeadLetter:
     """One journaled dead letter as decoded from its Avro value, with its replay record when replayed."""
 
     dead_letter_id: str
@@ -71,7 +71,7 @@ class DeadLetterStore:
         self.engine = engine
         self.codec = codec
 
-    def list(self, since: datetime | None = None, reason: str | None = None) -> list[DeadLetter]:
+    def list(self, since: datetime | None = None, reason: str | None = None) -> list[StoredDeadLetter]:
         """Dead letters in journal order, optionally only those refused since a time or with one reason code."""
         stmt = sa.select(intake_journal.c.event_id, intake_journal.c.value).where(
             intake_journal.c.topic == DEAD_LETTER_TOPIC).order_by(intake_journal.c.seq)
@@ -84,7 +84,7 @@ class DeadLetterStore:
         found = [self._decode(bytes(row.value), replays) for row in rows]
         return [d for d in found if reason is None or d.reason == reason]
 
-    def get(self, dead_letter_id: str) -> DeadLetter | None:
+    def get(self, dead_letter_id: str) -> StoredDeadLetter | None:
         """One dead letter by id, or None."""
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(intake_journal.c.value).where(
@@ -105,10 +105,10 @@ class DeadLetterStore:
         except sa.exc.IntegrityError:
             return False
 
-    def _decode(self, value: bytes, replays: dict[str, str]) -> DeadLetter:
+    def _decode(self, value: bytes, replays: dict[str, str]) -> StoredDeadLetter:
         datum = self.codec.decode(value, DEAD_LETTER_TOPIC)
         source = datum["source"]
-        return DeadLetter(
+        return StoredDeadLetter(
             dead_letter_id=datum["dead_letter_id"], connector=source["connector"], agency=source.get("agency"),
             location=source["location"], intended_topic=datum.get("intended_topic"), reason=datum["reason"],
             errors=tuple(FieldError(e["path"], e["message"]) for e in datum.get("errors", [])),
@@ -146,7 +146,7 @@ class Resubmitter:
         self.mappings = list(mappings)
         self.filedrop_root = filedrop_root
 
-    def rebuild(self, dead: DeadLetter) -> Resubmission:
+    def rebuild(self, dead: StoredDeadLetter) -> Resubmission:
         """The resubmission of a dead letter, or Unreplayable."""
         if dead.reason in NOT_REPLAYABLE:
             raise Unreplayable(f"{dead.reason} dead letters stay refused")
@@ -178,7 +178,7 @@ class Resubmitter:
             raise Unreplayable("raw payload is not a JSON object")
         return value
 
-    def _mapping(self, dead: DeadLetter) -> FeedMapping:
+    def _mapping(self, dead: StoredDeadLetter) -> FeedMapping:
         if dead.connector == "filedrop":
             file_name = dead.location.partition("/")[2].rpartition("#")[0]
             found = [m for m in self.mappings if m.agency == dead.agency and m.matches_file(file_name)]
@@ -191,7 +191,7 @@ class Resubmitter:
             raise Unreplayable("no current feed mapping matches where it came from")
         return found[0]
 
-    def _row_values(self, dead: DeadLetter) -> dict[str, Any]:
+    def _row_values(self, dead: StoredDeadLetter) -> dict[str, Any]:
         if dead.content_type != CSV_TYPE:
             return self._json_object(dead.raw)
         header = self._csv_header(dead)
@@ -200,7 +200,7 @@ class Resubmitter:
             raise Unreplayable("CSV row does not fit the file's header")
         return dict(zip(header, cells))
 
-    def _csv_header(self, dead: DeadLetter) -> list[str]:
+    def _csv_header(self, dead: StoredDeadLetter) -> list[str]:
         """The header line of the extract the row came from, read from where the file drop moved it."""
         file_name = dead.location.partition("/")[2].rpartition("#")[0]
         for folder in ("failed", "done"):
@@ -211,7 +211,7 @@ class Resubmitter:
         raise Unreplayable("the CSV header is needed: the extract is no longer in the file drop's failed/ or done/")
 
 
-def replay(dead_letters: Iterable[DeadLetter], store: DeadLetterStore, rebuild: Resubmitter,
+def replay(dead_letters: Iterable[StoredDeadLetter], store: DeadLetterStore, rebuild: Resubmitter,
            intake: Intake | None, dry_run: bool = False) -> list[ReplayResult]:
     """Re-submit each dead letter not replayed before through the intake (dedupe by event_id); record outcomes."""
     results = []
@@ -237,7 +237,7 @@ def replay(dead_letters: Iterable[DeadLetter], store: DeadLetterStore, rebuild: 
     return results
 
 
-def _submit(intake: Intake, dead: DeadLetter, again: Resubmission) -> Outcome:
+def _submit(intake: Intake, dead: StoredDeadLetter, again: Resubmission) -> IntakeOutcome:
     origin = Origin(dead.connector, dead.agency, dead.location)
     return intake.submit(again.topic, again.record, origin, raw=again.raw, content_type=again.content_type,
                          name_hashed=HASH_FIELD in again.record)

@@ -24,9 +24,9 @@ from typing import Any
 import structlog
 
 from connectors.filedrop.rows import FileProblem, SourceRow, content_type, read_rows
-from connectors.intake.submit import Intake, Origin, Outcome
-from connectors.mappings.config import FeedMapping
+from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.mappings.config import FeedMapping
 from schemas.jsonform import FieldError
 
 log = structlog.get_logger("connectors.filedrop.watcher")
@@ -199,7 +199,7 @@ class FileDrop:
                 "errors": _errors_json(outcome.errors) or ([{"path": "", "message": outcome.reason}]
                                                            if outcome.reason else [])}
 
-    def _submit_row(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str) -> Outcome:
+    def _submit_row(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str) -> IntakeOutcome:
         if row.values is None:
             return self.intake.refuse(origin, row.raw, row.problem or "unreadable row",
                                       (FieldError("row", row.problem or "unreadable row"),), mapping.topic, kind)

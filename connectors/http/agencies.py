@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 import yaml
 
+from runtime.settings import Settings
 from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS
 
 log = structlog.get_logger("connectors.http.agencies")
@@ -165,7 +166,7 @@ class AgencyRegistry:
         self.rate_limiter = RateLimiter()
 
     @classmethod
-    def from_settings(cls, settings: Any, env: Mapping[str, str] | None = None) -> AgencyRegistry:
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> AgencyRegistry:
         """The registry of settings.agencies_file, or the built-in development agencies when unset."""
         if settings.agencies_file is None:
             log.warning("agencies.development_default", hint="built-in development agencies; set DRIVE_AGENCIES_FILE")

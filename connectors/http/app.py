@@ -14,7 +14,9 @@ import structlog
 from aiohttp import web
 
 from connectors.http.agencies import Agency, AgencyRegistry, AuthError
-from connectors.intake.submit import Intake, Origin, Outcome
+from connectors.intake.refusals import record_refusal
+from connectors.intake.submit import Intake, IntakeOutcome, Origin
+from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
 from schemas.errors import FieldError
 
@@ -42,7 +44,7 @@ async def _json_errors(request: web.Request, handler: Callable[[web.Request], Aw
         return _answer(exc.status, status="error", reason=exc.reason)
 
 
-def _outcome_body(outcome: Outcome) -> dict[str, Any]:
+def _outcome_body(outcome: IntakeOutcome) -> dict[str, Any]:
     body: dict[str, Any] = {"status": outcome.status, "event_id": outcome.event_id}
     if outcome.status in ("rejected", "conflict"):
         body["errors"] = [{"path": e.path, "message": e.message} for e in outcome.errors]
@@ -69,7 +71,7 @@ class _Request:
         _log_request(self, status, outcome.status)
         return _answer(status, **_outcome_body(outcome))
 
-    def submit(self, record: Any, index: int | None, raw: bytes | None) -> tuple[Outcome, bool]:
+    def submit(self, record: Any, index: int | None, raw: bytes | None) -> tuple[IntakeOutcome, bool]:
         """Refuse an event type the agency may not send (True: forbidden); otherwise hand it to the intake."""
         event_type = record.get("event_type") if isinstance(record, dict) else None
         if isinstance(event_type, str) and not self.agency.may_send(self.topic, event_type):
@@ -133,7 +135,7 @@ def _handle_body(req: _Request, max_batch: int) -> web.Response:
 
 
 async def _post_events(request: web.Request) -> web.Response:
-    settings: Any = request.app[SETTINGS_KEY]
+    settings: Settings = request.app[SETTINGS_KEY]
     limit = settings.intake_max_body_bytes
     too_large = f"body over the limit of {limit} bytes"
     if request.content_length is not None and request.content_length > limit:
@@ -166,7 +168,6 @@ async def _post_events(request: web.Request) -> web.Response:
 async def _audit_refusal(request: web.Request, http_status: int, reason: str, agency: str | None,
                          body_bytes: int) -> None:
     """Record a refused request in intake_refusals (never its body); a failing audit write is logged, not raised."""
-    from connectors.intake.refusals import record_refusal
 
     engine = request.app[INTAKE_KEY].journal.engine
     try:
@@ -209,7 +210,7 @@ async def _republisher(app: web.Application, every_s: float) -> None:
             log.warning("http_intake.republish_failed", error=type(exc).__name__)
 
 
-def make_app(settings: Any, intake: Intake, agencies: AgencyRegistry, *, republish_every_s: float = 10.0) -> web.Application:
+def make_app(settings: Settings, intake: Intake, agencies: AgencyRegistry, *, republish_every_s: float = 10.0) -> web.Application:
     """The intake web application; one intake thread keeps journal order equal to publish order."""
     app = web.Application(client_max_size=settings.intake_max_body_bytes, middlewares=[_json_errors])
     app[SETTINGS_KEY] = settings

@@ -15,7 +15,7 @@ def dead_letter_key(source: dict[str, Any]) -> str:
     return f"{source['connector']}/{source.get('agency') or '-'}"
 
 
-class Publisher:
+class RecordPublisher:
     """Thin, blocking-client wrapper: short topic names in, prefixed Kafka topics out."""
 
     def __init__(self, producer: Any, codec: Codec, prefix: str = "drive.") -> None:

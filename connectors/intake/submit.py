@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 import structlog
 
-from connectors.intake.metrics import count_dead_letter, count_record
 from connectors.intake.journal import Journal, JournalEntry
+from connectors.intake.metrics import count_dead_letter, count_record
 from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record, scrub_raw
-from connectors.intake.publisher import DEAD_LETTER_TOPIC, Publisher, dead_letter_key
+from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
+from runtime.codec import codec_for
+from runtime.settings import Settings
 from schemas.catalogue import NO_PERSON_EVENT_TYPES, SOURCE_TOPICS
 from schemas.jsonform import FieldError, ValidationFailed, from_json
 
@@ -36,7 +38,7 @@ class Origin:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class IntakeOutcome:
     """What happened to one submitted record."""
 
     status: Status
@@ -91,7 +93,7 @@ def _summary(errors: Iterable[FieldError]) -> str:
 class Intake:
     """Validates, journals and publishes records; thread-safe (one lock: journal order = send order)."""
 
-    def __init__(self, *, journal: Journal, publisher: Publisher, hasher: NameHasher, prefix: str = "drive.") -> None:
+    def __init__(self, *, journal: Journal, publisher: RecordPublisher, hasher: NameHasher, prefix: str = "drive.") -> None:
         self.journal = journal
         self.publisher = publisher
         self.hasher = hasher
@@ -105,7 +107,7 @@ class Intake:
 
     def submit(self, topic: str, record: object, origin: Origin, raw: bytes | None = None,
                content_type: str = "application/json", clear_names: Iterable[str] = (),
-               name_hashed: bool = False) -> Outcome:
+               name_hashed: bool = False) -> IntakeOutcome:
         """Validate one record, reduce names at the door, journal it (dedupe by event_id), publish it.
 
         Refused records go to the dead-letter topic with their origin, raw payload (names hashed,
@@ -121,7 +123,7 @@ class Intake:
                         else scrub_raw(canonical_json(reduced), self.hasher, clear_names))
 
             def refuse(code: str, errors: tuple[FieldError, ...], reason: str, status: Status = "rejected",
-                       intended: str | None = topic) -> Outcome:
+                       intended: str | None = topic) -> IntakeOutcome:
                 return self._refuse(origin, dead_raw, code, reason, errors, intended, content_type, status, event_id)
 
             if topic not in SOURCE_TOPICS:
@@ -145,7 +147,7 @@ class Intake:
 
     def refuse(self, origin: Origin, raw: bytes, reason: str, errors: Iterable[FieldError] = (),
                topic: str | None = None, content_type: str = "application/octet-stream",
-               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = "UNPARSEABLE") -> Outcome:
+               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = "UNPARSEABLE") -> IntakeOutcome:
         """Dead-letter a record that never parsed (bad JSON line, bad CSV row) or was refused before submit.
 
         `code` is the dead letter's machine-readable reason (UNPARSEABLE, NOT_ALLOWED, ...); `reason` the
@@ -190,7 +192,7 @@ class Intake:
 
     # ------------------------------------------------------------------ internals
 
-    def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, origin: Origin, refuse: Any) -> Outcome:
+    def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, origin: Origin, refuse: Any) -> IntakeOutcome:
         event_id = record["event_id"]
         entry = JournalEntry(
             event_id=event_id, topic=topic, key=record_key(topic, record),
@@ -203,15 +205,15 @@ class Intake:
         if not created:
             if stored.topic == topic and stored.content_sha256 == entry.content_sha256:
                 self._log("duplicate", origin, topic, event_id)
-                return Outcome("duplicate", event_id)
+                return IntakeOutcome("duplicate", event_id)
             err = FieldError("event_id", "already used by a different record")
             return refuse("EVENT_ID_CONFLICT", (err,), f"event_id {event_id!r} reused with different content", "conflict")
         self._send(stored)
         self._log("accepted", origin, topic, event_id)
-        return Outcome("accepted", event_id)
+        return IntakeOutcome("accepted", event_id)
 
     def _refuse(self, origin: Origin, raw: bytes, code: str, reason: str, errors: tuple[FieldError, ...],
-                topic: str | None, content_type: str, status: Status, event_id: str | None) -> Outcome:
+                topic: str | None, content_type: str, status: Status, event_id: str | None) -> IntakeOutcome:
         """Journal and send a DeadLetter (reason: the code; errors: the field errors, else the human reason)."""
         source = {"connector": origin.connector, "agency": origin.agency, "location": origin.location}
         dead_letter = {
@@ -234,7 +236,7 @@ class Intake:
         self._send(entry)
         count_dead_letter(origin.agency, code)
         self._log(status, origin, topic, event_id, code=code, errors=[e.path for e in errors])
-        return Outcome(status, event_id, errors, reason)
+        return IntakeOutcome(status, event_id, errors, reason)
 
     def _send(self, entry: JournalEntry) -> bool:
         """Hand one row to the producer; False (row stays pending) when the producer refuses it."""
@@ -274,10 +276,9 @@ class Intake:
                  topic=topic, event_id=event_id, **extra)
 
 
-def build_intake(settings: Any, engine: Any, producer: Any) -> Intake:
+def build_intake(settings: Settings, engine: Any, producer: Any) -> Intake:
     """The Intake of a process: journal on `engine`, publisher on `producer`, codec and hasher from settings."""
-    from runtime.codec import codec_for
 
     prefix = settings.topic_prefix
-    publisher = Publisher(producer, codec_for(settings), prefix)
+    publisher = RecordPublisher(producer, codec_for(settings), prefix)
     return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key), prefix=prefix)

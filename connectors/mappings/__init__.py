@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from connectors.mappings.config import FeedMapping
 from connectors.mappings import casemgmt, courts, em, police
 from connectors.mappings.common import ENVELOPE_FIELDS, person_ids
+from connectors.mappings.config import FeedMapping
 from connectors.mappings.fields import RowFields
+from schemas.avro_schemas import latest_version
 from schemas.catalogue import NO_PERSON_EVENT_TYPES
 from schemas.jsonform import FieldError
-from schemas.avro_schemas import latest_version
 
 KINDS: dict[str, ModuleType] = {"police": police, "courts": courts, "em": em, "casemgmt": casemgmt}
 _MAX_EVENT_ID = 128

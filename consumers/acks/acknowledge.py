@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from consumers import metrics
 from consumers.ledger.models import (
-    LedgerAlert, Staff, alert_by_ack_code, audit, deliveries_of, get_alert, recipients_of,
+    LedgerAlert,
+    Staff,
+    alert_by_ack_code,
+    audit,
+    deliveries_of,
+    get_alert,
+    recipients_of,
 )
 from schemas.enums import Channel, DeliveryKind
 from schemas.events import DeliveryEvent

@@ -8,9 +8,9 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from runtime.logging import get_logger
+from runtime.settings import Settings, get_settings
 
 log = get_logger(__name__)
 
@@ -75,7 +75,7 @@ def verify_token(secret: str, token: str, now: datetime) -> AckClaim:
     return AckClaim(alert_id=alert_id, staff_id=staff_id, expires_at=expires_at)
 
 
-def link_secret(settings: Any) -> str:
+def link_secret(settings: Settings) -> str:
     """The signing secret from settings; the development default is used with a warning (once)."""
     global _warned
     secret = settings.ack_link_secret.get_secret_value()
@@ -85,15 +85,14 @@ def link_secret(settings: Any) -> str:
     return secret
 
 
-def link_url(settings: Any, token: str) -> str:
+def link_url(settings: Settings, token: str) -> str:
     """The external URL of a token: public_base_url + /ack/<token>."""
     return settings.public_base_url.rstrip("/") + ACK_PATH + token
 
 
-def ack_link(alert_id: str, staff_id: str, *, settings: Any = None, now: datetime | None = None) -> str:
+def ack_link(alert_id: str, staff_id: str, *, settings: Settings = None, now: datetime | None = None) -> str:
     """The acknowledgement URL the e-mail renderer puts in a message to staff_id about alert_id."""
     if settings is None:
-        from runtime.settings import get_settings
 
         settings = get_settings()
     issued = now or datetime.now(UTC)

@@ -17,12 +17,20 @@ from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from consumers.delivery.events import DeliveryPublisher
+from consumers.acks.acknowledge import (
+    ACKNOWLEDGED,
+    ALREADY_ACKNOWLEDGED,
+    VIA_LINK,
+    AckOutcome,
+    acknowledge,
+    acknowledge_sms,
+)
 from consumers.acks.links import AckLinkRefused, link_secret, verify_token
-from consumers.acks.acknowledge import ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, VIA_LINK, AckOutcome, acknowledge, acknowledge_sms
-from consumers.ledger.models import audit
+from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.twilio_status import StatusUpdate, apply_status
+from consumers.ledger.models import audit
 from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.events import DeliveryEvent
 
 log = get_logger(__name__)
@@ -57,7 +65,7 @@ class ReplayGuard:
 class WebhookDeps:
     """What the handlers need: settings, the database, where delivery events go, and the clock."""
 
-    settings: Any
+    settings: Settings
     engine: sa.Engine
     publish: Publish
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -86,7 +94,7 @@ class WebhookDeps:
             log.error("delivery_event_publish_failed", count=len(events), error=type(exc).__name__)
 
 
-def external_url(settings: Any, request: web.Request) -> str:
+def external_url(settings: Settings, request: web.Request) -> str:
     """The URL Twilio signed: public_base_url + the path and query (behind a proxy the Host differs)."""
     return settings.public_base_url.rstrip("/") + request.rel_url.raw_path_qs
 

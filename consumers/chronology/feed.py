@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from consumers.chronology.summary import summarise
 from consumers.ledger.models import ChronologyEvent
 from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.errors import CodecError
 from schemas.events import EVENT_TYPE_ENUMS, event_from_datum
@@ -21,7 +22,7 @@ log = get_logger(__name__)
 _NOT_A_SUBJECT_EVENT = frozenset({"STAFF_UPDATED"})  # staff snapshots describe staff, not the subject
 
 
-def group_id(settings: Any) -> str:
+def group_id(settings: Settings) -> str:
     """The chronology consumer group; the topic prefix keeps deployments sharing a cluster apart."""
     return f"{settings.topic_prefix}chronology"
 

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consumers.delivery.channels import Channel, OutgoingMessage
-from consumers.ledger.models import AuditEntry, Delivery
 from consumers.delivery.retry import DeliveryFault, TransientFault
+from consumers.ledger.models import AuditEntry, Delivery
 from runtime.db import as_utc
 from runtime.logging import get_logger
 
@@ -66,7 +66,7 @@ class Reconciled:
     provider_id: str
 
 
-Outcome = str | Reconciled | DeliveryFault
+SendOutcome = str | Reconciled | DeliveryFault
 
 
 def unsure_since(session: Session, rows: Sequence[Delivery]) -> dict[int, datetime]:
@@ -88,7 +88,7 @@ def _stamp(detail: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def attempt(channel: Channel, claim: Claim) -> Outcome:
+def attempt(channel: Channel, claim: Claim) -> SendOutcome:
     """One attempt of a claimed row: ask the provider first when the last outcome is unknown, else send."""
     if claim.unsure_since is not None and channel.can_reconcile:
         try:

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from consumers.delivery.channels import build_channels
 from consumers.chronology.feed import ingest_record
+from consumers.delivery.channels.build import build_channels
 from consumers.delivery.service import CONSUMED, DispatcherService
 from consumers.ledger.models import PENDING, Delivery
 from runtime.codec import codec_for

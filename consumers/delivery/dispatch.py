@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from consumers import ledger
-from consumers.ledger import directory
 from consumers.delivery.channels import EMAIL, SMS
+from consumers.delivery.render import MessageFacts, failover_text, render_email_body, render_sms
+from consumers.ledger import directory
 from consumers.ledger.directory import Contact
 from consumers.ledger.models import Delivery, LedgerAlert
-from consumers.delivery.render import MessageFacts, failover_text, render_email_body, render_sms
 from runtime.logging import get_logger
 from schemas.events import Alert
 

@@ -5,8 +5,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from runtime.logging import get_logger
 from runtime.codec import codec_for
+from runtime.kafka import make_producer
+from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.codec import AvroCodec
 
 log = get_logger(__name__)
@@ -29,15 +31,14 @@ def delivery_datum(kind: str, alert_id: str, at: datetime, *, staff_id: str | No
 class DeliveryPublisher:
     """Encodes with the project's Avro codec and sends with a kafka-python producer, keyed by alert id."""
 
-    def __init__(self, producer: Any, settings: Any, codec: AvroCodec | None = None) -> None:
+    def __init__(self, producer: Any, settings: Settings, codec: AvroCodec | None = None) -> None:
         self.producer = producer
         self.topic = settings.topic(DELIVERY_TOPIC)
         self.codec = codec or codec_for(settings)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> DeliveryPublisher:
+    def from_settings(cls, settings: Settings) -> DeliveryPublisher:
         """A publisher with its own producer (runtime.kafka.make_producer)."""
-        from runtime.kafka import make_producer
 
         return cls(make_producer(settings), settings)
 

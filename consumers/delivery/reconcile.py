@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from consumers import ledger
 from consumers.delivery.ambiguous import unsure_since
-from consumers.ledger.models import Delivery, LedgerAlert
 from consumers.delivery.retry import DeliveryFault
 from consumers.delivery.sender import Sender
+from consumers.ledger.models import Delivery, LedgerAlert
 from runtime.logging import get_logger
 
 log = get_logger(__name__)

@@ -7,8 +7,8 @@ provider first and records a message it already has as RECONCILED instead of sen
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -16,15 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger, metrics
-from consumers.delivery.ambiguous import Claim, Outcome, Reconciled, attempt, is_ambiguous, unsure_since
+from consumers.delivery.ambiguous import Claim, Reconciled, SendOutcome, attempt, is_ambiguous, unsure_since
 from consumers.delivery.channels import EMAIL, Channel, OutgoingMessage
 from consumers.delivery.channels.email import message_id_for
-from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.dispatch import ChannelPlan, fail_over, parse_channel_plan
-from consumers.ledger.models import Delivery, LedgerAlert
+from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.render import AckLinkFn, email_parts, email_subject
 from consumers.delivery.retry import DeliveryFault, PermanentFault, backoff_delay
+from consumers.ledger.models import Delivery, LedgerAlert
 from runtime.logging import get_logger
+from runtime.settings import Settings
 
 log = get_logger(__name__)
 
@@ -32,7 +33,7 @@ log = get_logger(__name__)
 class Sender:
     """Sends due deliveries a batch at a time; a claim is committed before any provider call, outcomes after."""
 
-    def __init__(self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], settings: Any, *,
+    def __init__(self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], settings: Settings, *,
                  publisher: DeliveryPublisher | None = None, now: Callable[[], datetime] = ledger.utcnow,
                  jitter: Callable[[], float] = random.random, ack_link: AckLinkFn | None = None) -> None:
         self.sessions = sessions
@@ -66,11 +67,11 @@ class Sender:
         self._record_outcomes([(claim, outcome)])
         return ledger.SENT
 
-    def _attempt(self, claim: Claim) -> Outcome:
+    def _attempt(self, claim: Claim) -> SendOutcome:
         """The provider's message id, the id it already had (after an ambiguous fault), or the fault."""
         return attempt(self.channels[claim.message.channel], claim)
 
-    def _record_outcomes(self, results: list[tuple[Claim, Outcome]]) -> None:
+    def _record_outcomes(self, results: list[tuple[Claim, SendOutcome]]) -> None:
         """Sent rows in one commit, rows the provider already had (RECONCILED) in another, then each fault."""
         self.record_sent_many([(c.delivery_id, o) for c, o in results if isinstance(o, str)])
         self.record_sent_many([(c.delivery_id, o.provider_id) for c, o in results if isinstance(o, Reconciled)],

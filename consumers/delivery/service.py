@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger, metrics
-from consumers.ledger import directory
 from consumers.acks.links import ack_link
-from consumers.escalation.runner import run_escalations
-from consumers.delivery.channels import build_channels
-from consumers.delivery.events import DeliveryPublisher
+from consumers.delivery.channels.build import build_channels
 from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.reconcile import reconcile
 from consumers.delivery.sender import Sender
+from consumers.escalation.runner import run_escalations
+from consumers.ledger import directory
 from runtime.codec import codec_for
 from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.errors import CodecError
 from schemas.events import Alert, event_from_datum
 
@@ -31,7 +32,7 @@ CONSUMED = ("case", "alert")  # case first in every batch: a staff update polled
 class DispatcherService:
     """One dispatcher: a consumer thread (the caller's) and a sender thread sharing a stop event."""
 
-    def __init__(self, settings: Any, sessions: sessionmaker[Session], *, now: Callable[[], datetime] = ledger.utcnow,
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, now: Callable[[], datetime] = ledger.utcnow,
                  publisher: DeliveryPublisher | None = None, consumer: Any = None, poll_ms: int = 200,
                  channels: dict[str, Any] | None = None, ready: threading.Event | None = None) -> None:
         self.settings = settings
@@ -143,7 +144,7 @@ class DispatcherService:
                                    event_id=event.delivery_event_id)
 
 
-def _ack_link_hook(settings: Any) -> Callable[[str, str], str | None]:
+def _ack_link_hook(settings: Settings) -> Callable[[str, str], str | None]:
     """The signed, expiring e-mail acknowledgement link of consumers.acks.links."""
     return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consumers import ledger
-from consumers.delivery.events import delivery_event_id
 from consumers.delivery.dispatch import fail_over, parse_channel_plan
-from consumers.ledger.models import Delivery, LedgerAlert
+from consumers.delivery.events import delivery_event_id
 from consumers.delivery.retry import backoff_delay
+from consumers.ledger.models import Delivery, LedgerAlert
 from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.enums import Channel, DeliveryKind
 from schemas.events import DeliveryEvent
 
@@ -55,7 +55,7 @@ def _delivered(session: Session, row: Delivery, alert: LedgerAlert, now: datetim
     return [_event(DeliveryKind.DELIVERED, row, now, "delivered")]
 
 
-def _failed(session: Session, row: Delivery, alert: LedgerAlert, code: str, settings: Any,
+def _failed(session: Session, row: Delivery, alert: LedgerAlert, code: str, settings: Settings,
             now: datetime) -> list[DeliveryEvent]:
     if row.state in (ledger.FAILED, ledger.DELIVERED, ledger.PENDING):
         return []  # already settled, or already queued again by an earlier callback
@@ -79,7 +79,7 @@ def _failed(session: Session, row: Delivery, alert: LedgerAlert, code: str, sett
     return [_event(DeliveryKind.FAILED, row, now, code)]
 
 
-def apply_status(session: Session, update: StatusUpdate, settings: Any, now: datetime) -> list[DeliveryEvent]:
+def apply_status(session: Session, update: StatusUpdate, settings: Settings, now: datetime) -> list[DeliveryEvent]:
     """Apply one status callback (flushed, not committed); the delivery events to publish after commit."""
     status = update.status.strip().lower()
     if status not in DELIVERED_STATUSES | FAILED_STATUSES:

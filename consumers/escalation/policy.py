@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from runtime.db import as_utc
+from runtime.settings import Settings
 
 # Who each level reaches (the chain, documented in docs and the report):
 #   level 1: the duty manager(s) on call now, and the alert is re-sent to its original recipients;
@@ -35,7 +36,7 @@ class EscalationPolicy:
     levels: int = 2
 
     @classmethod
-    def from_settings(cls, settings: Any) -> EscalationPolicy:
+    def from_settings(cls, settings: Settings) -> EscalationPolicy:
         """The policy of settings.escalation_critical_min / escalation_high_min / escalation_levels."""
         return cls(wait={"CRITICAL": timedelta(minutes=settings.escalation_critical_min),
                          "HIGH": timedelta(minutes=settings.escalation_high_min)},

@@ -4,19 +4,23 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consumers.ledger.directory import Contact, active_duty_managers, contact, duty_managers_on_call
-from consumers.escalation.policy import (
-    ON_CALL_AND_RECIPIENTS, DueEscalation, EscalationPolicy, due_escalations, level_reach,
-)
 from consumers.delivery.dispatch import ESCALATION, ChannelPlan, channels_for, enqueue, parse_channel_plan
-from consumers.ledger.models import LedgerAlert, audit, recipients_of
 from consumers.delivery.render import rule_phrase
+from consumers.escalation.policy import (
+    ON_CALL_AND_RECIPIENTS,
+    DueEscalation,
+    EscalationPolicy,
+    due_escalations,
+    level_reach,
+)
+from consumers.ledger.directory import Contact, active_duty_managers, contact, duty_managers_on_call
+from consumers.ledger.models import LedgerAlert, audit, recipients_of
 from runtime.logging import get_logger
+from runtime.settings import Settings
 from schemas.enums import DeliveryKind
 from schemas.events import DeliveryEvent
 
@@ -137,7 +141,7 @@ def unacknowledged_alerts(session: Session, policy: EscalationPolicy) -> list[Le
     return list(session.scalars(query))
 
 
-def run_escalations(session: Session, now: datetime, settings: Any) -> EscalationRun:
+def run_escalations(session: Session, now: datetime, settings: Settings) -> EscalationRun:
     """Escalate every alert due at `now` under the settings' policy (flushed, not committed).
 
     The caller commits, then publishes `run.events` on the delivery topic; the new deliveries are

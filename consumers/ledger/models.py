@@ -10,7 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from consumers.ledger.columns import (  # noqa: F401 - re-exported by consumers.ledger
-    ACK_ALPHABET, ACK_CODE_LENGTH, UtcDateTime, ack_code_for, utcnow,
+    ACK_ALPHABET,
+    ACK_CODE_LENGTH,
+    UtcDateTime,
+    ack_code_for,
+    utcnow,
 )
 from schemas.events import Alert, StaffMember
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from kafka.admin import NewTopic
 
 from entrypoints.bench.data import Encoded
-from runtime.kafka import aiokafka_config, make_admin
 from entrypoints.bench.pipeline import produce
+from runtime.kafka import aiokafka_config, make_admin
 from runtime.settings import Settings
 
 TOPIC = "bench-ceiling"

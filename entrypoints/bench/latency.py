@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from connectors.intake.submit import Origin
 from entrypoints.bench.data import EVENT_MIX, agency_record
 from entrypoints.bench.sms_sink import ACCOUNT_SID, AUTH_TOKEN, SmsSink
 from runtime.settings import Settings
@@ -96,7 +97,6 @@ def child(command: str, env: dict[str, str], ready_word: str) -> Iterator[subpro
 
 def offer(intake: object, rate: int, seconds: float, subjects: int, seed: int) -> tuple[dict[str, float], float]:
     """Submits alerting events at `rate`/s for `seconds`; event id -> perf_counter() when accepted; achieved rate."""
-    from connectors.intake.submit import Origin
 
     rng, now = random.Random(seed), datetime.now(UTC)
     origin = Origin("bench", None, "bench")

@@ -10,6 +10,11 @@ from pathlib import Path
 from entrypoints.bench.data import Encoded
 from runtime.kafka import make_producer
 from runtime.settings import Settings
+from schemas.subject_events import SUBJECT_EVENTS
+from streams.agents import AGENCY_TOPICS
+from streams.app import create_app
+from streams.metrics import ALERTS
+from streams.worker import start_worker, stop_worker
 
 STALL_S = 120.0  # no progress for this long: the run is reported as stuck
 
@@ -43,8 +48,6 @@ def produce(settings: Settings, records: Sequence[Encoded], **overrides: object)
 
 
 def _done(app: object, events: int) -> tuple[int, int, int, bool]:
-    from streams.agents import AGENCY_TOPICS
-    from schemas.subject_events import SUBJECT_EVENTS
 
     resolved = sum(app.processed[t] for t in AGENCY_TOPICS)  # type: ignore[attr-defined]
     correlated = app.processed[SUBJECT_EVENTS]  # type: ignore[attr-defined]
@@ -55,9 +58,6 @@ def _done(app: object, events: int) -> tuple[int, int, int, bool]:
 async def run_backlog(settings: Settings, workdir: Path, registry: Sequence[Encoded], events: Sequence[Encoded],
                       progress: Callable[[str], None]) -> BacklogResult:
     """Produces the registry and the backlog first, then runs one worker until it has handled every event."""
-    from streams.app import create_app
-    from streams.metrics import ALERTS
-    from streams.worker import start_worker, stop_worker
 
     await asyncio.to_thread(produce, settings, registry)
     produce_s = await asyncio.to_thread(produce, settings, events)

@@ -4,10 +4,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from connectors.intake.submit import build_intake
 from entrypoints.bench.data import Encoded
 from entrypoints.bench.latency import RateLatency, child, child_env, measure_rate
 from entrypoints.bench.pipeline import produce
 from entrypoints.bench.sms_sink import SmsSink
+from migrations import upgrade
+from runtime.db import make_engine
+from runtime.kafka import make_producer
 from runtime.settings import Settings
 
 
@@ -15,10 +19,6 @@ def run_latency(settings: Settings, workdir: Path, registry: Sequence[Encoded], 
                 rates: Sequence[int], seconds: float, progress: Callable[[str], None],
                 settle_s: float = 8.0) -> list[RateLatency]:
     """Latency at each offered rate through intake, worker, dispatcher and the SMS sink."""
-    from connectors.intake.submit import build_intake
-    from migrations import upgrade
-    from runtime.db import make_engine
-    from runtime.kafka import make_producer
 
     produce(settings, registry)
     upgrade(settings.resolved_database_url)  # the dispatcher's ledger

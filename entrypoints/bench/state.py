@@ -13,6 +13,13 @@ import resource
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from entrypoints.bench.data import EVENT_MIX, agency_record, case_record
+from runtime.settings import Settings
+from schemas.events import event_from_datum
+from schemas.jsonform import from_json
+from streams.app import rule_config
+from streams.rules import apply, empty
+
 EVENTS_PER_SUBJECT = 4
 
 
@@ -35,12 +42,6 @@ def _rss_mb() -> float:
 
 
 def _measure(subjects: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    from entrypoints.bench.data import EVENT_MIX, agency_record, case_record
-    from runtime.settings import Settings
-    from schemas.events import event_from_datum
-    from schemas.jsonform import from_json
-    from streams.app import rule_config
-    from streams.rules import apply, empty
 
     config, now, rng = rule_config(Settings()), datetime.now(UTC), random.Random(3)
     kinds = [(t, e) for t, e, _ in EVENT_MIX]

@@ -11,7 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from entrypoints.bench.ceiling import measure_ceiling
+from entrypoints.bench.data import agency_events, registry_records
+from entrypoints.bench.pipeline import run_backlog
+from entrypoints.bench.report import BenchResults, json_line
+from entrypoints.bench.runner_latency import run_latency
+from entrypoints.bench.state import measure_state
+from entrypoints.bootstrap import provision
+from runtime.kafka import broker_for, with_bootstrap
+from runtime.logging import configure_logging
 from runtime.settings import Settings
+from schemas.codec import AvroCodec
 
 QUICK = {"events": 1000, "subjects": 100, "latency_seconds": 1.0, "settle_seconds": 2.0, "state_subjects": "1000",
          "replay_events": 1000}
@@ -42,10 +52,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for name, value in QUICK.items():
             setattr(args, name, value)
     if "DRIVE_LOG_LEVEL" not in os.environ:
-        from runtime.logging import configure_logging
 
         configure_logging(settings.model_copy(update={"log_level": "ERROR"}), force=True)
-    from entrypoints.bench.report import json_line
 
     started = time.monotonic()
     results = _run_parts(args, settings)
@@ -57,15 +65,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_parts(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - BenchResults
-    from entrypoints.bench.ceiling import measure_ceiling
-    from entrypoints.bench.data import agency_events, registry_records
-    from entrypoints.bench.pipeline import run_backlog
-    from entrypoints.bench.report import BenchResults
-    from entrypoints.bench.runner_latency import run_latency
-    from entrypoints.bench.state import measure_state
-    from runtime.kafka import broker_for, with_bootstrap
-    from schemas.codec import AvroCodec
-    from entrypoints.bootstrap import provision
 
     results = BenchResults()
     run_id = uuid.uuid4().hex[:8]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from migrations import current_revision, upgrade
 from runtime.settings import Settings
 
 
@@ -16,7 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Upgrade, then print the revision reached (never the URL: it may hold a password)."""
-    from migrations import current_revision, upgrade
 
     url = settings.resolved_database_url
     if args.db_action == "upgrade":

@@ -6,6 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, replay
+from entrypoints.bootstrap import feed_mappings, filedrop_root, intake_process
+from migrations import upgrade
+from runtime.codec import codec_for
+from runtime.db import make_engine
 from runtime.settings import Settings
 
 
@@ -30,10 +35,6 @@ def _timestamp(text: str) -> datetime:
 
 
 def _store(settings: Settings) -> Any:
-    from connectors.dead_letters.replay import DeadLetterStore
-    from migrations import upgrade
-    from runtime.db import make_engine
-    from runtime.codec import codec_for
 
     url = settings.resolved_database_url
     upgrade(url)
@@ -46,8 +47,6 @@ def _show(dead: Any) -> dict[str, Any]:
 
 
 def _resubmitter(settings: Settings) -> Any:
-    from connectors.dead_letters.replay import Resubmitter
-    from entrypoints.bootstrap import feed_mappings, filedrop_root
 
     return Resubmitter(feed_mappings(settings), filedrop_root(settings))
 
@@ -61,7 +60,6 @@ def _chosen(args: argparse.Namespace, store: Any) -> list[Any] | None:
 
 
 def _replay(args: argparse.Namespace, settings: Settings, store: Any) -> int:
-    from connectors.dead_letters.replay import replay
 
     chosen = _chosen(args, store)
     if chosen is None:
@@ -74,7 +72,6 @@ def _replay(args: argparse.Namespace, settings: Settings, store: Any) -> int:
     if args.dry_run:
         results = replay(chosen, store, _resubmitter(settings), None, dry_run=True)
     else:
-        from entrypoints.bootstrap import intake_process
 
         with intake_process(settings) as (intake, _base):
             results = replay(chosen, store, _resubmitter(settings), intake)

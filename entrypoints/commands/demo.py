@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from entrypoints.up import demo_data as d
+from entrypoints.up.demo_report import metric_value, render, wait_for
+from entrypoints.up.supervisor import PipelineError, Supervisor
+from runtime.embedded_broker import free_port
+from runtime.logging import configure_logging
 from runtime.settings import Settings
 
 
@@ -38,7 +43,6 @@ def _post(base: str, topic: str, value: dict[str, Any], key: str | None) -> tupl
 
 def _demo_settings(settings: Settings, keep: bool) -> Settings:
     """A fresh data folder and free loopback ports, so the demo never disturbs a running `up`."""
-    from runtime.embedded_broker import free_port
 
     demo_dir = Path(settings.data_dir).resolve() / "demo"
     if demo_dir.exists() and not keep:
@@ -53,7 +57,6 @@ def _demo_settings(settings: Settings, keep: bool) -> Settings:
 
 
 def _send_story(base: str, now: datetime) -> None:
-    from entrypoints.up import demo_data as d
 
     print("\n== Drive case management registers staff and cases (HTTP intake, drive.casemgmt) ==")
     for post in d.registry(now):
@@ -71,7 +74,6 @@ def _send_story(base: str, now: datetime) -> None:
 
 
 def _drop_extract(settings: Settings, now: datetime, timeout_s: float = 30.0) -> None:
-    from entrypoints.up import demo_data as d
 
     print("\n== the EM provider drops a JSON-lines extract in the file drop ==")
     agency_dir = (settings.filedrop_dir or settings.data_dir / "filedrop") / d.EM_FOLDER
@@ -96,8 +98,6 @@ def _drop_extract(settings: Settings, now: datetime, timeout_s: float = 30.0) ->
 def _report(supervisor: Any, timeout_s: float) -> int:
     import sqlalchemy as sa
 
-    from entrypoints.up import demo_data as d
-    from entrypoints.up.demo_report import metric_value, render, wait_for
 
     settings = supervisor.settings
     outbox = settings.data_dir / "outbox.jsonl"
@@ -136,10 +136,8 @@ def _report(supervisor: Any, timeout_s: float) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the pipeline in a fresh demo folder, send the story, wait for the deliveries, print them, stop."""
-    from entrypoints.up.supervisor import PipelineError, Supervisor
 
     if "DRIVE_LOG_LEVEL" not in os.environ:  # the demo's own lines are the story; the components log to files
-        from runtime.logging import configure_logging
 
         configure_logging(settings.model_copy(update={"log_level": "ERROR"}), force=True)
     settings = _demo_settings(settings, args.keep)

@@ -6,8 +6,10 @@ import os
 import sys
 from pathlib import Path
 
-from runtime.settings import Settings
+from entrypoints.bootstrap import deliver_backlog
 from entrypoints.replay.run import DEFAULT_TIMEOUT_S, replay
+from runtime.logging import configure_logging
+from runtime.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Quiet logs unless DRIVE_LOG_LEVEL is set; replay; then deliver into the settings' database and outbox."""
     if "DRIVE_LOG_LEVEL" not in os.environ:  # stdout is the product; stderr only for what matters
-        from runtime.logging import configure_logging
 
         configure_logging(settings.model_copy(update={"log_level": "ERROR"}), force=True)
     return replay(args.scenario, settings, timeout_s=args.timeout, then=_deliverer(settings) if args.deliver else None)
@@ -32,7 +33,6 @@ def _deliverer(settings: Settings):  # noqa: ANN202 - a closure over the user's 
     """After the scenario: the alerts into the user's ledger (not the replay's temp folder), messages to the outbox."""
 
     def deliver(replayed: Settings) -> None:
-        from entrypoints.bootstrap import deliver_backlog
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         target = settings.model_copy(update={"kafka_bootstrap": replayed.kafka_bootstrap,

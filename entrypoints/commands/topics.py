@@ -6,6 +6,8 @@ import argparse
 from runtime.kafka import broker_for, with_bootstrap
 from runtime.settings import Settings
 from runtime.topics import ensure_topics, plan_topics
+from schemas.catalogue import TOPICS
+from streams.app import internal_topic_specs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,10 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print the plan (dry run) or apply it and print each topic's status."""
-    from schemas.catalogue import CATALOGUE
-    from streams.app import internal_topic_specs
 
-    specs = [*CATALOGUE.values(), *internal_topic_specs(settings)]
+    specs = [*TOPICS.values(), *internal_topic_specs(settings)]
     with broker_for(settings) as bootstrap:
         bound = with_bootstrap(settings, bootstrap)
         if args.dry_run:

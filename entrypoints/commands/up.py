@@ -5,6 +5,10 @@ import argparse
 import os
 import sys
 
+from entrypoints.up.banner import banner
+from entrypoints.up.status import StatusLine
+from entrypoints.up.supervisor import PipelineError, Supervisor
+from runtime.logging import configure_logging
 from runtime.settings import Settings
 
 
@@ -20,12 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start everything, print the banner, show the status until stopped, stop in order."""
-    from entrypoints.up.banner import banner
-    from entrypoints.up.status import StatusLine
-    from entrypoints.up.supervisor import PipelineError, Supervisor
 
     if "DRIVE_LOG_LEVEL" not in os.environ:  # the banner and status are the supervisor's output; components log to files
-        from runtime.logging import configure_logging
 
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}), force=True)
     print("drive-alerts up: starting the broker, re-seeding it from the journal, starting the components ...",

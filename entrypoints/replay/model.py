@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.intake.submit import canonical_json
 from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record
+from connectors.intake.submit import canonical_json
 from entrypoints.replay.scenario import Advance, Publish, SimulatedClock, Step
 from runtime.settings import Settings
 from schemas.details import CaseSnapshot
 from schemas.events import Alert, Event, event_from_datum
 from schemas.jsonform import FieldError, ValidationFailed, from_json
+from streams.app import rule_config
 from streams.rules import (
     IdentityIndex,
     PossibleMatch,
@@ -60,7 +61,6 @@ class EngineReplay:
     @classmethod
     def for_settings(cls, settings: Settings) -> EngineReplay:
         """The model with the name-hash key and rule windows the worker of these settings uses."""
-        from streams.app import rule_config
 
         return cls(settings.name_hash_key, rule_config(settings))
 

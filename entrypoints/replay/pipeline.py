@@ -12,15 +12,19 @@ from typing import Any
 import structlog
 from kafka import TopicPartition
 
-from connectors.intake.submit import Intake, Origin, Outcome, build_intake
-from runtime.codec import codec_for
+from connectors.intake.submit import Intake, IntakeOutcome, Origin, build_intake
+from entrypoints.bootstrap import provision
+from entrypoints.replay.scenario import Publish
 from migrations import upgrade
+from runtime.codec import codec_for
 from runtime.db import make_engine
 from runtime.kafka import make_consumer, make_producer
-from entrypoints.replay.scenario import Publish
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
+from streams.app import create_app
+from streams.ticks import send_ticks
+from streams.worker import start_worker, stop_worker
 
 log = structlog.get_logger(__name__)
 POLL_S = 0.02
@@ -48,9 +52,6 @@ class ReplayPipeline:
 
     async def open(self) -> None:
         """Topics, journal, producer and intake, then the worker (returns once it is ready)."""
-        from streams.app import create_app
-        from entrypoints.bootstrap import provision
-        from streams.worker import start_worker
 
         settings = self.settings
         await asyncio.to_thread(provision, settings)
@@ -65,7 +66,6 @@ class ReplayPipeline:
 
     async def close(self) -> None:
         """The worker first (stopping the broker under a running worker hangs it), then the clients."""
-        from streams.worker import stop_worker
 
         try:
             if self._worker is not None:
@@ -77,7 +77,7 @@ class ReplayPipeline:
             if self._engine is not None:
                 self._engine.dispose()
 
-    async def publish(self, step: Publish) -> Outcome:
+    async def publish(self, step: Publish) -> IntakeOutcome:
         """One scenario event through the connectors intake (validation, name hashing, dedupe, dead letters)."""
         assert self._intake is not None
         value = step.value
@@ -86,7 +86,7 @@ class ReplayPipeline:
         origin = Origin(connector="replay", agency=agency if isinstance(agency, str) else None,
                         location=f"{self.scenario_name}#line={step.line}")
 
-        def submit() -> Outcome:
+        def submit() -> IntakeOutcome:
             outcome = self._intake.submit(step.topic, value, origin)
             self._intake.flush()
             return outcome
@@ -98,7 +98,6 @@ class ReplayPipeline:
 
     async def tick(self, now: datetime) -> None:
         """A tick at `now` to every partition of subject-events."""
-        from streams.ticks import send_ticks
 
         self.ticks_sent += await asyncio.to_thread(send_ticks, self._producer, self.settings, now)
 

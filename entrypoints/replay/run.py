@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
+from entrypoints.replay.pipeline import ReplayPipeline
 from entrypoints.replay.scenario import (
     Advance,
     Publish,
@@ -23,10 +24,8 @@ from entrypoints.replay.scenario import (
     load_scenario,
     print_batch,
 )
+from runtime.kafka import broker_for, with_bootstrap
 from runtime.settings import Settings
-
-if TYPE_CHECKING:
-    from entrypoints.replay.pipeline import ReplayPipeline
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -48,7 +47,6 @@ def replay(scenario_path: Path | str, settings: Settings, out: IO[str] | None = 
     except (OSError, ScenarioError) as exc:
         print(f"drive-alerts replay: {path}: {exc}", file=err)
         return 2
-    from runtime.kafka import broker_for, with_bootstrap
 
     with tempfile.TemporaryDirectory(prefix="drive-replay-") as workdir:
         settings = replay_settings(settings, Path(workdir))
@@ -77,7 +75,6 @@ def replay_settings(settings: Settings, workdir: Path) -> Settings:
 
 async def _replay(steps: list[Step], name: str, settings: Settings, workdir: Path, out: IO[str], err: IO[str],
                   timeout_s: float) -> int:
-    from entrypoints.replay.pipeline import ReplayPipeline
 
     pipeline = ReplayPipeline(settings, workdir, name)
     clock = SimulatedClock()

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from connectors.intake.submit import build_intake
+from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
+from migrations import upgrade
+from runtime.db import make_engine
+from runtime.embedded_broker import EmbeddedBroker, _die_with_parent_hook
+from runtime.kafka import make_producer
 from runtime.logging import get_logger
 from runtime.settings import Settings
-from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
+from runtime.topics import ensure_topics
+from schemas.catalogue import TOPICS
 
 log = get_logger(__name__)
 STOP_TIMEOUT_S = 30.0
@@ -70,14 +77,12 @@ class Supervisor:
     def _start_broker(self) -> str:
         if self.settings.kafka_bootstrap:  # a real cluster: nothing to start, nothing to re-seed
             return self.settings.kafka_bootstrap
-        from runtime.embedded_broker import EmbeddedBroker
 
         broker = EmbeddedBroker(port=self.settings.embedded_broker_port, log_path=self.logs_dir / "broker.log")
         self.broker = broker.start()
         return broker.bootstrap
 
     def _spawn(self, child: Child, env: dict[str, str]) -> None:
-        from runtime.embedded_broker import _die_with_parent_hook
 
         command = [sys.executable, "-m", "entrypoints.cli", child.component.name]
         with open(child.log_path, "ab") as out:
@@ -164,14 +169,9 @@ class Supervisor:
 
 def _prepare(settings: Settings, *, reseed: bool) -> int:
     """Migrate the database, create every topic, and re-seed a fresh embedded broker from the intake journal."""
-    from connectors.intake.submit import build_intake
-    from migrations import upgrade
-    from runtime.db import make_engine
-    from runtime.kafka import ensure_topics, make_producer
-    from schemas.catalogue import CATALOGUE
 
     upgrade(settings.resolved_database_url)
-    ensure_topics(settings, CATALOGUE.values())
+    ensure_topics(settings, TOPICS.values())
     if not reseed:
         return 0
     engine = make_engine(settings.resolved_database_url)

@@ -4,7 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.details import (
-    BailExpired, BailRevoked, BailVaried, ChargeDecision, OrderDischarged, OrderExpired, OrderVaried,
+    BailExpired,
+    BailRevoked,
+    BailVaried,
+    ChargeDecision,
+    OrderDischarged,
+    OrderExpired,
+    OrderVaried,
     ReleasedUnderInvestigation,
 )
 from schemas.enums import ChargeOutcome

@@ -24,7 +24,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from schemas.details import CaseSnapshot, EmSignalLoss, EmZoneEntry, StaffMember
-from schemas.enums import BailEventType as B, BreachEventType as R, CourtEventType as C, IncidentEventType as I
+from schemas.enums import BailEventType as B
+from schemas.enums import BreachEventType as R
+from schemas.enums import CourtEventType as C
+from schemas.enums import IncidentEventType as I
 from schemas.events import Alert, Event
 from streams.rules import breach, conditions, court, escalation, incidents, release
 from streams.rules.alerts import build_alert
@@ -36,7 +39,13 @@ from streams.rules.facts import short_id, whole_seconds
 from streams.rules.identity import possible_match_alert
 from streams.rules.state import SubjectState
 from streams.rules.transitions import (
-    imposes_conditions, with_case, with_conditions, with_custody, with_flap, with_group_alert, with_pending,
+    imposes_conditions,
+    with_case,
+    with_conditions,
+    with_custody,
+    with_flap,
+    with_group_alert,
+    with_pending,
     with_recent,
 )
 
@@ -44,7 +53,7 @@ RuleFn = Callable[[SubjectState, Event, RuleContext], list[AlertDraft]]
 DEFAULT_CONFIG = RuleConfig()
 _AREA = incidents.other_force_area
 
-RULES: dict[object, tuple[RuleFn, ...]] = {
+TRIGGERS: dict[object, tuple[RuleFn, ...]] = {
     I.DOMESTIC_INCIDENT: (incidents.new_incident, incidents.possible_new_victim, breach.incident_contact,
                           escalation.frequency, escalation.severity, _AREA),
     I.ARREST: (_AREA,),
@@ -82,7 +91,7 @@ def apply(state: SubjectState, event: Event, now: datetime,
         return state, []
     ctx = RuleContext(now, config)
     drafts = [] if _grouped(state, event, config) else [
-        d for rule in RULES.get(event.event_type, ()) for d in rule(state, event, ctx)]
+        d for rule in TRIGGERS.get(event.event_type, ()) for d in rule(state, event, ctx)]
     state = with_custody(state, event)
     state = with_conditions(state, event)
     state = with_recent(state, event, config)

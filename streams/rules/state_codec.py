@@ -6,8 +6,17 @@ from typing import Any
 
 from schemas.enums import CaseStatus, ConditionKind
 from streams.rules.state import (
-    ActiveCondition, BreachProbe, CaseInfo, Custody, CustodyStatus, FlapGroup, PendingBreach, RecentEvent,
-    SourceKind, SubjectState, VictimLink,
+    ActiveCondition,
+    BreachProbe,
+    CaseInfo,
+    Custody,
+    CustodyStatus,
+    FlapGroup,
+    PendingBreach,
+    RecentEvent,
+    SourceKind,
+    SubjectState,
+    VictimLink,
 )
 
 _KIND_CODE = {ConditionKind.NO_CONTACT: "NC", ConditionKind.EXCLUSION_ZONE: "EZ", ConditionKind.CURFEW: "CU",

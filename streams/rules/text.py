@@ -5,7 +5,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schemas.alert_text import (
-    DEFAULT_IDVA_ACTION, DEFAULT_MANAGER_ACTION, IDVA_ACTION, MANAGER_ACTION, RULE_ACTION,
+    DEFAULT_IDVA_ACTION,
+    DEFAULT_MANAGER_ACTION,
+    IDVA_ACTION,
+    MANAGER_ACTION,
+    RULE_ACTION,
 )
 from schemas.enums import StaffRole
 from streams.rules import catalogue as cat

@@ -5,9 +5,24 @@ from dataclasses import replace
 from datetime import datetime
 
 from schemas.details import (
-    Arrest, BailExpired, BailGranted, BailRevoked, BailVaried, CaseSnapshot, CourtOutcome, CustodyRelease, EmSignalLoss,
-    EmZoneEntry, EmZoneExit, OrderDischarged, OrderExpired, OrderIssued, OrderVaried, PrisonRelease,
-    ReleasedUnderInvestigation, Remanded,
+    Arrest,
+    BailExpired,
+    BailGranted,
+    BailRevoked,
+    BailVaried,
+    CaseSnapshot,
+    CourtOutcome,
+    CustodyRelease,
+    EmSignalLoss,
+    EmZoneEntry,
+    EmZoneExit,
+    OrderDischarged,
+    OrderExpired,
+    OrderIssued,
+    OrderVaried,
+    PrisonRelease,
+    ReleasedUnderInvestigation,
+    Remanded,
 )
 from schemas.enums import CourtOutcomeKind, CustodyReleaseType, SentenceCategory
 from schemas.events import Event
@@ -19,7 +34,15 @@ from streams.rules.escalation import recent_event
 from streams.rules.facts import location_key, to_active, whole_seconds
 from streams.rules.release import RELEASING_OUTCOMES
 from streams.rules.state import (
-    ActiveCondition, CaseInfo, Custody, CustodyStatus, FlapGroup, PendingBreach, SourceKind, SubjectState, VictimLink,
+    ActiveCondition,
+    CaseInfo,
+    Custody,
+    CustodyStatus,
+    FlapGroup,
+    PendingBreach,
+    SourceKind,
+    SubjectState,
+    VictimLink,
 )
 
 MAX_RECENT = 64  # escalation needs a handful; a cap keeps a very active subject's state small

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger
-from consumers.delivery.channels import build_channels
+from consumers.delivery.channels.build import build_channels
 from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
-from consumers.ledger.models import Delivery
 from consumers.delivery.sender import Sender
+from consumers.ledger.models import Delivery
 from migrations import upgrade
 from runtime.db import make_engine
 from runtime.settings import Settings

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connectors.intake.submit import Intake
-from connectors.intake.submit import build_intake
+from connectors.intake.submit import Intake, build_intake
 from migrations import upgrade
 from runtime.db import make_engine
-from runtime.kafka import ensure_topics, make_producer
+from runtime.kafka import make_producer
 from runtime.settings import Settings
-from schemas.catalogue import CATALOGUE
+from runtime.topics import ensure_topics
+from schemas.catalogue import TOPICS
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import read_topic
 
@@ -21,7 +21,7 @@ def real_intake(settings: Settings, database_url: str, producer: Any = None) -> 
     """An Intake journaling in database_url (migrated) and publishing to the test broker's prefixed topics."""
     upgrade(database_url)
     engine = make_engine(database_url)
-    ensure_topics(settings, CATALOGUE.values())
+    ensure_topics(settings, TOPICS.values())
     producer = producer if producer is not None else make_producer(settings)
     try:
         yield build_intake(settings, engine, producer)

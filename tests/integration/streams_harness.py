@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from entrypoints.bootstrap import provision
 from runtime.kafka import make_producer
 from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
 from streams.app import StreamsApp, create_app
-from entrypoints.bootstrap import provision
 from streams.worker import start_worker, stop_worker
 from tests.kafka_helpers import read_topic
 from tests.samples.events import sample

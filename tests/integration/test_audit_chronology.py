@@ -12,8 +12,8 @@ import pytest
 from consumers.chronology.feed import ingest_record
 from consumers.escalation.runner import run_escalations
 from consumers.ledger.models import ChronologyEvent, LedgerAlert, deliveries_of
-from runtime.codec import codec_for
 from entrypoints.cli import main
+from runtime.codec import codec_for
 from schemas.jsonform import from_json
 from tests.fakes.delivery_samples import CM, DM, IDVA, PHONES
 from tests.fakes.fixtures import twilio_server  # noqa: F401 - fixture

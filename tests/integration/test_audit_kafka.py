@@ -9,20 +9,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from consumers.acks.webhooks import publisher_of
 from consumers.chronology.feed import ChronologyFeed, group_id
 from consumers.delivery.events import DeliveryPublisher
-from runtime.codec import codec_for
-from schemas.subject_events import SUBJECT_EVENTS
 from consumers.ledger.models import ChronologyEvent
-from consumers.acks.webhooks import publisher_of
 from migrations import upgrade
+from runtime.codec import codec_for
 from runtime.db import make_engine
 from runtime.kafka import make_consumer, make_producer
 from runtime.topics import ensure_topics
-from schemas.catalogue import CATALOGUE
+from schemas.catalogue import TOPICS
 from schemas.enums import Channel, DeliveryKind
 from schemas.events import DeliveryEvent
 from schemas.jsonform import from_json
+from schemas.subject_events import SUBJECT_EVENTS
 from tests.kafka_helpers import read_topic
 from tests.samples.events import sample
 
@@ -69,7 +69,7 @@ def test_feed_consumes_subject_events_idempotently(settings: Any, sqlite_url: st
 
 def test_ack_events_are_published_on_the_delivery_topic(settings: Any) -> None:
     """The webhooks' publish function sends DeliveryEvents through the real publisher, keyed by alert id."""
-    ensure_topics(settings, [CATALOGUE["delivery"]])
+    ensure_topics(settings, [TOPICS["delivery"]])
     publisher = DeliveryPublisher.from_settings(settings)
     at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     event = DeliveryEvent(delivery_event_id="ack-1", alert_id="alt-1", kind=DeliveryKind.ACKNOWLEDGED,

@@ -10,9 +10,9 @@ import pytest
 
 from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, replay
 from connectors.filedrop.watcher import FileDrop
+from connectors.intake.pseudonymise import NameHasher
 from connectors.intake.submit import Origin
 from connectors.mappings.config import default_mappings_dir, load_mappings
-from connectors.intake.pseudonymise import NameHasher
 from runtime.db import make_engine
 from schemas.codec import AvroCodec
 from tests.integration.intake_wiring import read_records, real_intake

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from consumers import ledger
 from entrypoints import bootstrap
 from runtime.db import make_engine
-from runtime.kafka import ensure_topics, make_producer
+from runtime.kafka import make_producer
 from runtime.settings import Settings
-from schemas.catalogue import CATALOGUE
+from runtime.topics import ensure_topics
+from schemas.catalogue import TOPICS
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
 from tests.fakes import delivery_samples as samples
@@ -77,7 +78,7 @@ def dispatcher_settings(settings_factory: Callable[..., Settings], twilio_server
         twilio_messaging_service_sid="MG" + "1" * 32, twilio_base_url=twilio_server.base_url,
         smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_security="none", sender_interval_s=0.2,
         escalation_interval_s=3600.0, twilio_timeout_s=2.0, smtp_timeout_s=2.0, dispatcher_metrics_port=0)
-    ensure_topics(settings, [CATALOGUE[name] for name in ("case", "alert", "delivery")])
+    ensure_topics(settings, [TOPICS[name] for name in ("case", "alert", "delivery")])
     return settings
 
 

@@ -13,7 +13,8 @@ from consumers import ledger
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.events import Alert, StaffMember
-from tests.fakes.delivery_samples import alert as make_alert, staff_member
+from tests.fakes.delivery_samples import alert as make_alert
+from tests.fakes.delivery_samples import staff_member
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-import socket
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer

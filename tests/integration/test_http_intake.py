@@ -17,9 +17,10 @@ from connectors.http.app import make_app
 from connectors.intake.submit import Intake, build_intake
 from migrations import upgrade
 from runtime.db import make_engine
-from runtime.kafka import ensure_topics, make_producer
+from runtime.kafka import make_producer
 from runtime.settings import Settings
-from schemas.catalogue import CATALOGUE
+from runtime.topics import ensure_topics
+from schemas.catalogue import TOPICS
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import read_topic
 from tests.samples.events import sample
@@ -70,7 +71,7 @@ def stack(settings_factory: Any, database_url: str) -> Iterator[Stack]:
     settings = settings_factory(intake_max_body_bytes=16_384, intake_max_batch=4)
     upgrade(database_url)
     engine = make_engine(database_url)
-    ensure_topics(settings, CATALOGUE.values())
+    ensure_topics(settings, TOPICS.values())
     producer = make_producer(settings)
     try:
         yield Stack(settings, build_intake(settings, engine, producer), AvroCodec(prefix=settings.topic_prefix))

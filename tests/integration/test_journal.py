@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from connectors.intake.submit import Origin, build_intake
 from connectors.intake.journal import Journal, JournalEntry
+from connectors.intake.submit import Origin, build_intake
 from migrations import upgrade
 from runtime.db import make_engine
-from runtime.kafka import ensure_topics, make_producer
-from schemas.catalogue import CATALOGUE
+from runtime.kafka import make_producer
+from runtime.topics import ensure_topics
+from schemas.catalogue import TOPICS
 from schemas.codec import AvroCodec
 from tests.kafka_helpers import read_topic
 from tests.samples.events import sample
@@ -90,7 +91,7 @@ def test_unpublished_row_is_published_once_after_restart(settings: Any, database
     """A record journaled but never sent is published by the next intake's republish_pending exactly once."""
     upgrade(database_url)
     engine = make_engine(database_url)
-    ensure_topics(settings, CATALOGUE.values())
+    ensure_topics(settings, TOPICS.values())
     producer = make_producer(settings)
     try:
         record = sample("incident", "DOMESTIC_INCIDENT")
@@ -114,7 +115,7 @@ def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str)
     """reseed_all sends every journal row (records and dead letters) again, in journal order."""
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
-    ensure_topics(settings, CATALOGUE.values())
+    ensure_topics(settings, TOPICS.values())
     producer = make_producer(settings)
     try:
         intake = build_intake(settings, engine, producer)

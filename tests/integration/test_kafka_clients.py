@@ -9,9 +9,9 @@ from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from entrypoints import cli
-from runtime.kafka import broker_for, ensure_topics, make_admin, make_consumer, make_producer
-from runtime.topics import apply_with, plan_with
-from schemas.catalogue import CATALOGUE
+from runtime.kafka import broker_for, make_admin, make_consumer, make_producer
+from runtime.topics import apply_with, ensure_topics, plan_with
+from schemas.catalogue import TOPICS
 from streams.app import internal_topic_specs
 from tests.kafka_helpers import read_topic
 
@@ -90,7 +90,7 @@ def test_embedded_profile_makes_end_offsets_exact(settings):
 
 def test_ensure_topics_creates_the_catalogue_then_is_idempotent(settings):
     """The first run creates every catalogue topic with its partitions and configs; the second changes nothing."""
-    specs = list(CATALOGUE.values())
+    specs = list(TOPICS.values())
     first = ensure_topics(settings, specs)
     assert first == {settings.topic(s.short_name): "created" for s in specs}
     second = ensure_topics(settings, specs)
@@ -102,7 +102,7 @@ def test_ensure_topics_creates_the_catalogue_then_is_idempotent(settings):
     assert case["cleanup.policy"] == "compact" and case["retention.ms"] == "-1"
     incident = _topic_configs(settings, settings.topic("incident"))
     assert incident["cleanup.policy"] == "delete"
-    assert incident["retention.ms"] == str(CATALOGUE["incident"].retention_ms)
+    assert incident["retention.ms"] == str(TOPICS["incident"].retention_ms)
 
 
 def test_ensure_topics_repairs_drifted_configs(settings):
@@ -150,7 +150,7 @@ def test_cli_topics_apply_dry_run_changes_nothing(settings, restore_logging, cap
     args = ["--kafka-bootstrap", settings.kafka_bootstrap, "--topic-prefix", settings.topic_prefix]
     assert cli.main([*args, "topics", "apply", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    for spec in CATALOGUE.values():
+    for spec in TOPICS.values():
         assert f"create {settings.topic(spec.short_name)} partitions={spec.partitions}" in out
     admin = make_admin(settings)
     try:
@@ -160,7 +160,7 @@ def test_cli_topics_apply_dry_run_changes_nothing(settings, restore_logging, cap
 
     assert cli.main([*args, "topics", "apply"]) == 0
     out = capsys.readouterr().out
-    provisioned = len(CATALOGUE) + len(internal_topic_specs(settings))  # + the streams' internal topics
+    provisioned = len(TOPICS) + len(internal_topic_specs(settings))  # + the streams' internal topics
     assert out.count("created") == provisioned
     assert cli.main([*args, "topics", "apply", "--dry-run"]) == 0
     assert capsys.readouterr().out.count("ok ") == provisioned

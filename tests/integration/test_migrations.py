@@ -13,7 +13,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from migrations import TARGET_METADATA, alembic_config, current_revision, upgrade
-
 from runtime.db import make_engine
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.settings import Settings
 from entrypoints.replay.run import replay
 from entrypoints.replay.scenario import ALERT_KEYS
+from runtime.settings import Settings
 from tests.unit.test_scenarios_expected import expected_outcome, outcome_of, scenario_path
 from tests.unit.test_scenarios_pure import replayed
 

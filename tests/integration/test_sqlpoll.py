@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -13,7 +13,14 @@ import pytest
 
 from entrypoints.bootstrap import provision
 from tests.integration.streams_harness import (
-    PNC, SUBJECT, ZONE_EXCLUSION, Feed, alerts_on_topic, idle, running_worker, wait_until,
+    PNC,
+    SUBJECT,
+    ZONE_EXCLUSION,
+    Feed,
+    alerts_on_topic,
+    idle,
+    running_worker,
+    wait_until,
 )
 from tests.kafka_helpers import read_topic
 

@@ -5,12 +5,12 @@ import time
 
 import pytest
 
+from entrypoints.bootstrap import provision
 from schemas.codec import AvroCodec
 from schemas.events import event_from_datum
 from schemas.jsonform import from_json
 from streams.case_registry import RegistryReader
 from streams.rules import Resolved, resolve
-from entrypoints.bootstrap import provision
 from tests.integration.streams_harness import Feed
 from tests.samples.events import sample
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from runtime.embedded_broker import free_port
 from entrypoints.up import demo_data
+from runtime.embedded_broker import free_port
 
 pytestmark = pytest.mark.integration
 DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from consumers.escalation.runner import run_escalations
 from consumers.ledger.models import LedgerAlert, audit_entries, deliveries_of
 from tests.fakes.delivery_samples import CM, IDVA, PHONES

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from consumers.acks.links import ack_link
-from consumers.delivery.channels import EMAIL, SMS, build_channels
+from consumers.acks.webhooks import WebhookDeps, make_app
+from consumers.delivery.channels import EMAIL, SMS
+from consumers.delivery.channels.build import build_channels
 from consumers.delivery.channels.sms import TwilioSms
 from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
-from consumers.ledger.models import LedgerAlert, upsert_staff
 from consumers.delivery.sender import Sender
-from consumers.acks.webhooks import WebhookDeps, make_app
+from consumers.ledger.models import LedgerAlert, upsert_staff
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.events import DeliveryEvent

@@ -15,10 +15,10 @@ from tempfile import TemporaryDirectory
 
 from sqlalchemy.orm import sessionmaker
 
-from consumers.ledger import directory
 from consumers.delivery.channels import OutgoingMessage
 from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
 from consumers.delivery.sender import Sender
+from consumers.ledger import directory
 from migrations import upgrade
 from runtime.db import make_engine
 from runtime.settings import Settings

@@ -21,12 +21,12 @@ from tempfile import TemporaryDirectory
 
 from kafka import KafkaConsumer, TopicPartition
 
+from entrypoints.bootstrap import provision
 from runtime.embedded_broker import EmbeddedBroker
 from runtime.kafka import make_producer
 from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
-from entrypoints.bootstrap import provision
 from tests.samples.events import sample
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,8 +35,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.reliability.observe import (AlertWatcher, dead_letter_locations, expected_deliveries, received,
-                                       summary_line)
+from tests.reliability.observe import AlertWatcher, dead_letter_locations, expected_deliveries, received, summary_line
 from tests.reliability.processes import Child, Children
 from tests.reliability.providers import smtp_outage, start_chaotic_twilio
 from tests.reliability.scenario import Scenario, Sent, build, oracle, partition_of
@@ -135,12 +134,12 @@ def pick_probes(scenario: Scenario, partitions: int) -> list[str]:
 def run(plan: Plan, work: Path) -> dict[str, Any]:
     """One chaos run in folder `work`; returns the summary."""
     from connectors.intake.submit import build_intake
+    from entrypoints.bootstrap import provision
     from migrations import upgrade
     from runtime.db import make_engine
     from runtime.embedded_broker import EmbeddedBroker
     from runtime.kafka import make_producer
     from runtime.settings import Settings
-    from entrypoints.bootstrap import provision
     from tests.fakes.smtp_server import FakeSmtp
 
     scenario = build(plan.seed, plan.events, plan.subjects, plan.alerting_share)

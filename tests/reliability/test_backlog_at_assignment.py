@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from schemas.codec import AvroCodec
-from streams.agents import Resolver
-from schemas.subject_events import SUBJECT_EVENTS, header
-from streams.transport import FetchWaitConsumer
 from entrypoints.bootstrap import provision
+from schemas.codec import AvroCodec
+from schemas.subject_events import SUBJECT_EVENTS, header
+from streams.agents import Resolver
+from streams.transport import FetchWaitConsumer
 from tests.integration.streams_harness import PNC, Feed, running_worker, wait_until
 from tests.kafka_helpers import read_topic
 

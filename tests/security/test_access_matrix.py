@@ -12,8 +12,19 @@ from aiohttp.test_utils import TestClient, TestServer
 from connectors.http.agencies import AgencyRegistry, load_agencies
 from connectors.http.app import make_app
 from connectors.intake.refusals import refusals
-from tests.integration.test_http_intake import (AGENCIES_YAML, COURT_KEY, OLD_KEY, SECRET, Stack, bearer, client,  # noqa: F401
-                                                incident, post, signed, stack)
+from tests.integration.test_http_intake import (  # noqa: F401
+    AGENCIES_YAML,
+    COURT_KEY,
+    OLD_KEY,
+    SECRET,
+    Stack,
+    bearer,
+    client,
+    incident,
+    post,
+    signed,
+    stack,
+)
 
 pytestmark = pytest.mark.integration
 PAYLOAD_MARK = "Ottoline Fitzwarren-Blythe"  # a distinctive value that must never reach the audit

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from connectors.filedrop.rows import FileProblem, read_rows
-from connectors.mappings.config import default_mappings_dir, load_mappings
 from connectors.mappings import RowRejected, map_row
+from connectors.mappings.config import default_mappings_dir, load_mappings
 from schemas.errors import ValidationFailed
 from schemas.jsonform import from_json, validate
 from tests.integration.intake_wiring import read_records

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from connectors.sqlpoll import SqlPoller, SqlSource, SqlSourceError
 from tests.integration.intake_wiring import real_intake

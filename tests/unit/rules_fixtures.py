@@ -6,11 +6,28 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from schemas.details import (
-    BailGranted, BreachReported, CaseSnapshot, DomesticIncident, EmZoneEntry, LinkedVictim, OrderIssued,
+    BailGranted,
+    BreachReported,
+    CaseSnapshot,
+    DomesticIncident,
+    EmZoneEntry,
+    LinkedVictim,
+    OrderIssued,
 )
 from schemas.enums import (
-    BailEventType, BailKind, BreachEventType, CaseEventType, CaseStatus, ConditionKind, CourtEventType,
-    IncidentEventType, LocationKind, OffenceCategory, OrderType, PersonIdScheme, Reporter,
+    BailEventType,
+    BailKind,
+    BreachEventType,
+    CaseEventType,
+    CaseStatus,
+    ConditionKind,
+    CourtEventType,
+    IncidentEventType,
+    LocationKind,
+    OffenceCategory,
+    OrderType,
+    PersonIdScheme,
+    Reporter,
 )
 from schemas.events import Alert, Event, event_from_datum
 from schemas.jsonform import from_json

@@ -1,4 +1,4 @@
-"""Helpers for the streams unit tests: an in-memory AlertPublisher, encoded sample records, an app without broker."""
+"""Helpers for the streams unit tests: an in-memory StreamOutput, encoded sample records, an app without broker."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,8 +9,8 @@ from runtime.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.events import Alert, DeadLetter
 from schemas.jsonform import from_json
-from streams.app import StreamsApp, create_app
 from schemas.subject_events import forward_headers
+from streams.app import StreamsApp, create_app
 from tests.samples.events import sample
 
 PREFIX = "unit."
@@ -19,8 +19,8 @@ SUBJECT = "DRV-000123"
 
 
 @dataclass
-class RecordingPublisher:
-    """An AlertPublisher that keeps what it is given, in order; can be told to refuse alerts."""
+class RecordingOutput:
+    """An StreamOutput that keeps what it is given, in order; can be told to refuse alerts."""
 
     fail_alerts: bool = False
     fail_next_alerts: int = 0  # refuse only the next n publishes (a transient fault)
@@ -51,7 +51,7 @@ def unit_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def test_app(tmp_path: Path, publisher: RecordingPublisher, **overrides: Any) -> StreamsApp:
+def test_app(tmp_path: Path, publisher: RecordingOutput, **overrides: Any) -> StreamsApp:
     """A finalized app for faust's test_context: memory tables, flow resumed, no broker."""
     app = create_app(unit_settings(tmp_path, **overrides), publisher=publisher)
     app.finalize()

@@ -5,7 +5,13 @@ import json
 from datetime import timedelta
 
 from consumers.acks.acknowledge import (
-    ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, NOT_A_RECIPIENT, NOT_AN_ACK, UNKNOWN_ALERT, acknowledge, acknowledge_sms,
+    ACKNOWLEDGED,
+    ALREADY_ACKNOWLEDGED,
+    NOT_A_RECIPIENT,
+    NOT_AN_ACK,
+    UNKNOWN_ALERT,
+    acknowledge,
+    acknowledge_sms,
 )
 from consumers.ledger.models import audit_entries
 from schemas.enums import DeliveryKind

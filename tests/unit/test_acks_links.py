@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from consumers.acks.links import AckLinkRefused, ack_link, sign_token, verify_token
 from consumers.acks.acknowledge import mask_number, parse_ack_code
+from consumers.acks.links import AckLinkRefused, ack_link, sign_token, verify_token
 from runtime.settings import Settings
 
 SECRET = "test-secret-not-the-default"

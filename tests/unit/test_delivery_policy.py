@@ -11,8 +11,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from consumers.delivery.channels import email, sms
 from consumers.delivery.dispatch import DEFAULT_PLAN, channels_for, parse_channel_plan
-from consumers.ledger.models import ACK_ALPHABET, ack_code_for
 from consumers.delivery.retry import backoff_delay
+from consumers.ledger.models import ACK_ALPHABET, ack_code_for
 from runtime.settings import Settings
 
 

@@ -9,8 +9,18 @@ from hypothesis import strategies as st
 
 from consumers.delivery.guard import is_safe, unsafe_token_count
 from consumers.delivery.render import (
-    GSM7_BASIC, GSM7_EXTENDED, SMS_MAX_SEPTETS, MessageFacts, email_parts, email_subject, failover_text, gsm7_septets,
-    render_email_body, render_sms, safe_body, to_gsm7,
+    GSM7_BASIC,
+    GSM7_EXTENDED,
+    SMS_MAX_SEPTETS,
+    MessageFacts,
+    email_parts,
+    email_subject,
+    failover_text,
+    gsm7_septets,
+    render_email_body,
+    render_sms,
+    safe_body,
+    to_gsm7,
 )
 
 STREAMS_TEXT = ("DRIVE HIGH ALT5C2E9: released from police custody (BAILED). Case DRV-000123. At 09:41 22/11. "

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from consumers.escalation.policy import (
-    ALL_DUTY_MANAGERS, ON_CALL_AND_RECIPIENTS, EscalationPolicy, due_escalations, level_reach, next_level_at,
+    ALL_DUTY_MANAGERS,
+    ON_CALL_AND_RECIPIENTS,
+    EscalationPolicy,
+    due_escalations,
+    level_reach,
+    next_level_at,
 )
 from runtime.settings import Settings
 

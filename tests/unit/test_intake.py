@@ -10,10 +10,10 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
-from connectors.intake.submit import Intake, Origin, canonical_json, record_key
 from connectors.intake.journal import Journal
 from connectors.intake.pseudonymise import NameHasher
-from connectors.intake.publisher import Publisher
+from connectors.intake.publisher import RecordPublisher
+from connectors.intake.submit import Intake, Origin, canonical_json, record_key
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.codec import AvroCodec
@@ -68,7 +68,7 @@ def hasher() -> NameHasher:
 
 
 def make_intake(journal: Journal, codec: AvroCodec, hasher: NameHasher, producer: Any) -> Intake:
-    return Intake(journal=journal, publisher=Publisher(producer, codec, PREFIX), hasher=hasher, prefix=PREFIX)
+    return Intake(journal=journal, publisher=RecordPublisher(producer, codec, PREFIX), hasher=hasher, prefix=PREFIX)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings, parse_mapping
 from connectors.mappings import RowRejected, map_row
+from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings, parse_mapping
 
 BASE: dict[str, Any] = {
     "agency": "met", "feed": "test", "kind": "police", "topic": "incident", "system": "rms",

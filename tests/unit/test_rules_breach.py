@@ -7,8 +7,30 @@ from schemas.details import BailVaried, EmSignalLoss, EmTagTamper, OrderDischarg
 from schemas.enums import BailEventType, BreachEventType, ConditionKind, CourtEventType, LocationKind, OrderType
 from schemas.shared import LocationRef
 from tests.unit.rules_fixtures import (
-    CHILD_OF_V1, CM, DAY, HOUR, IDVA1, IDVA2, NO_CONTACT_V1, NO_CONTACT_V2, T0, V1, V2, ZONE, ZONE_EXCLUSION, bail,
-    breach_report, condition, event, from_sample, incident, order, rules, run, subject, zone_entry,
+    CHILD_OF_V1,
+    CM,
+    DAY,
+    HOUR,
+    IDVA1,
+    IDVA2,
+    NO_CONTACT_V1,
+    NO_CONTACT_V2,
+    T0,
+    V1,
+    V2,
+    ZONE,
+    ZONE_EXCLUSION,
+    bail,
+    breach_report,
+    condition,
+    event,
+    from_sample,
+    incident,
+    order,
+    rules,
+    run,
+    subject,
+    zone_entry,
 )
 
 NC = ConditionKind.NO_CONTACT

@@ -5,11 +5,34 @@ import pytest
 
 from schemas.details import BailExpired, BailVaried, ChargeDecision, OrderDischarged, OrderExpired, OrderVaried
 from schemas.enums import (
-    BailEventType, ChargeOutcome, ConditionKind, CourtEventType, IncidentEventType, OffenceCategory, OrderType,
+    BailEventType,
+    ChargeOutcome,
+    ConditionKind,
+    CourtEventType,
+    IncidentEventType,
+    OffenceCategory,
+    OrderType,
 )
 from tests.unit.rules_fixtures import (
-    CM, CONFIG, DAY, HOUR, IDVA1, IDVA2, NO_CONTACT_V1, NO_CONTACT_V2, T0, V2, ZONE_EXCLUSION, bail, condition, event,
-    order, rules, run, subject, tick,
+    CM,
+    CONFIG,
+    DAY,
+    HOUR,
+    IDVA1,
+    IDVA2,
+    NO_CONTACT_V1,
+    NO_CONTACT_V2,
+    T0,
+    V2,
+    ZONE_EXCLUSION,
+    bail,
+    condition,
+    event,
+    order,
+    rules,
+    run,
+    subject,
+    tick,
 )
 
 

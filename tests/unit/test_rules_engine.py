@@ -5,14 +5,38 @@ from datetime import timedelta
 
 from schemas.details import Arrest, CustodyRelease, EmSignalLoss, EmZoneExit
 from schemas.enums import (
-    BreachEventType, CaseEventType, CaseStatus, ConditionKind, CustodyReleaseType, IncidentEventType,
+    BreachEventType,
+    CaseEventType,
+    CaseStatus,
+    ConditionKind,
+    CustodyReleaseType,
+    IncidentEventType,
     OffenceCategory,
 )
 from streams.rules import apply, empty
 from streams.rules.state import CustodyStatus
 from tests.unit.rules_fixtures import (
-    CM, CONFIG, DAY, HOUR, NO_CONTACT_V1, SUBJECT, T0, ZONE, ZONE_EXCLUSION, bail, breach_report, case_event,
-    condition, event, incident, order, rules, run, subject, tick, zone_entry,
+    CM,
+    CONFIG,
+    DAY,
+    HOUR,
+    NO_CONTACT_V1,
+    SUBJECT,
+    T0,
+    ZONE,
+    ZONE_EXCLUSION,
+    bail,
+    breach_report,
+    case_event,
+    condition,
+    event,
+    incident,
+    order,
+    rules,
+    run,
+    subject,
+    tick,
+    zone_entry,
 )
 
 NC = ConditionKind.NO_CONTACT

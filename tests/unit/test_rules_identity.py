@@ -7,11 +7,25 @@ from datetime import date
 from schemas.enums import CaseEventType, CaseStatus, PersonIdScheme, StaffRole
 from schemas.shared import PersonId
 from streams.rules import (
-    IdentityIndex, NotASubject, PossibleMatch, Resolved, apply_possible_match, index_case, possible_match_alert,
+    IdentityIndex,
+    NotASubject,
+    PossibleMatch,
+    Resolved,
+    apply_possible_match,
+    index_case,
+    possible_match_alert,
     resolve,
 )
 from tests.unit.rules_fixtures import (
-    CM, CONFIG, PNC, SEEDED_NAME, SUBJECT, T0, case_event, incident, subject,
+    CM,
+    CONFIG,
+    PNC,
+    SEEDED_NAME,
+    SUBJECT,
+    T0,
+    case_event,
+    incident,
+    subject,
 )
 
 CRN = PersonId(scheme=PersonIdScheme.PROBATION_CRN, value="X123456")

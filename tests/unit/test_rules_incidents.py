@@ -6,7 +6,22 @@ import pytest
 from schemas.details import Arrest
 from schemas.enums import ConditionKind, IncidentEventType, OffenceCategory
 from tests.unit.rules_fixtures import (
-    CHILD_OF_V1, CM, CONFIG, DAY, HOUR, IDVA1, IDVA2, T0, V1, V2, breach_report, event, incident, rules, run, subject,
+    CHILD_OF_V1,
+    CM,
+    CONFIG,
+    DAY,
+    HOUR,
+    IDVA1,
+    IDVA2,
+    T0,
+    V1,
+    V2,
+    breach_report,
+    event,
+    incident,
+    rules,
+    run,
+    subject,
 )
 
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 import pytest
 
 from schemas.details import (
-    BailRevoked, CourtOutcome, CustodyRelease, HearingListed, PrisonRelease, ReleasedUnderInvestigation, Remanded,
+    BailRevoked,
+    CourtOutcome,
+    CustodyRelease,
+    HearingListed,
+    PrisonRelease,
+    ReleasedUnderInvestigation,
+    Remanded,
     WarrantIssued,
 )
 from schemas.enums import (
-    BailEventType, CourtEventType, CourtOutcomeKind, CustodyReleaseType, HearingType, IncidentEventType,
-    PrisonReleaseType, SentenceCategory, WarrantReason,
+    BailEventType,
+    CourtEventType,
+    CourtOutcomeKind,
+    CustodyReleaseType,
+    HearingType,
+    IncidentEventType,
+    PrisonReleaseType,
+    SentenceCategory,
+    WarrantReason,
 )
 from streams.rules.state import CustodyStatus
 from tests.unit.rules_fixtures import CM, HOUR, IDVA1, IDVA2, T0, bail, event, rules, run, subject

@@ -7,13 +7,30 @@ import pytest
 
 from schemas.details import CustodyRelease, LinkedVictim
 from schemas.enums import ConditionKind, CustodyReleaseType, IncidentEventType, StaffRole
-from streams.rules import CATALOGUE
+from streams.rules import RULES
 from streams.rules.catalogue import BREACH_NO_CONTACT, INCIDENT_POSSIBLE_NEW_VICTIM, RELEASE_CUSTODY
 from streams.rules.routing import Target, targets
 from streams.rules.text import MAX_CHARS, alert_ref, render, uk_time
 from tests.unit.rules_fixtures import (
-    CM, DAY, IDVA1, IDVA2, NO_CONTACT_V1, NO_CONTACT_V2, SEEDED_ADDRESS, SEEDED_NAME, SUBJECT, T0, V1, V2, bail,
-    breach_report, event, incident, run, subject, tick,
+    CM,
+    DAY,
+    IDVA1,
+    IDVA2,
+    NO_CONTACT_V1,
+    NO_CONTACT_V2,
+    SEEDED_ADDRESS,
+    SEEDED_NAME,
+    SUBJECT,
+    T0,
+    V1,
+    V2,
+    bail,
+    breach_report,
+    event,
+    incident,
+    run,
+    subject,
+    tick,
 )
 
 
@@ -97,11 +114,11 @@ def test_alert_ref_is_the_first_8_characters_upper_case():
     assert alert_ref("5c2e9f0aabcdef0123456789") == "5C2E9F0A"
 
 
-@pytest.mark.parametrize("rule_id", sorted(CATALOGUE))
+@pytest.mark.parametrize("rule_id", sorted(RULES))
 @pytest.mark.parametrize("role, victim", [(StaffRole.CASE_MANAGER, None), (StaffRole.IDVA, "V" * 40)])
 def test_every_rule_text_fits_200_characters(rule_id, role, victim):
     """Even with long refs and detail, every rule's text for either role is at most 200 characters."""
-    text = render(CATALOGUE[rule_id], Target("s", role, victim), alert_id="a" * 24, subject_id="S" * 60, at=T0,
+    text = render(RULES[rule_id], Target("s", role, victim), alert_id="a" * 24, subject_id="S" * 60, at=T0,
                   detail="D" * 120, victim_refs=("V" * 50,))
     assert len(text) <= MAX_CHARS
 

@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import uuid
+from dataclasses import replace
 
 from schemas.details import EmZoneEntry
 from schemas.enums import BreachEventType, ConditionKind, LocationKind
 from schemas.shared import LocationRef
 from streams.rules import SubjectState, empty
 from tests.unit.rules_fixtures import (
-    DAY, HOUR, NO_CONTACT_V1, NO_CONTACT_V2, T0, V1, ZONE, bail, breach_report, condition, event, incident, order,
-    run, subject,
+    DAY,
+    HOUR,
+    NO_CONTACT_V1,
+    NO_CONTACT_V2,
+    T0,
+    V1,
+    ZONE,
+    bail,
+    breach_report,
+    condition,
+    event,
+    incident,
+    order,
+    run,
+    subject,
 )
 
 

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from entrypoints.replay.scenario import (
-    ALERT_KEYS, Advance, Publish, ScenarioError, SimulatedClock, parse_duration, parse_scenario, print_batch,
+    ALERT_KEYS,
+    Advance,
+    Publish,
+    ScenarioError,
+    SimulatedClock,
+    parse_duration,
+    parse_scenario,
+    print_batch,
 )
 
 T = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -96,8 +103,8 @@ def test_replay_refuses_a_malformed_scenario_before_starting_anything(tmp_path) 
     """A bad scenario file exits 2 naming the file and line, with nothing printed to stdout."""
     import io
 
-    from runtime.settings import Settings
     from entrypoints.replay.run import replay
+    from runtime.settings import Settings
 
     scenario = tmp_path / "bad.jsonl"
     scenario.write_text('{"topic": "case", "value": {}}\n\n{"advance": "soon"}\n')
@@ -109,8 +116,8 @@ def test_replay_refuses_a_malformed_scenario_before_starting_anything(tmp_path) 
 
 def test_replay_settings_use_a_simulated_clock_temp_data_and_fresh_topics_on_a_given_cluster(tmp_path) -> None:
     """On a given cluster the prefix is a fresh replay-<8 hex>.; on the embedded broker it is kept."""
-    from runtime.settings import Settings
     from entrypoints.replay.run import replay_settings
+    from runtime.settings import Settings
 
     given = replay_settings(Settings(kafka_bootstrap="127.0.0.1:9092", topic_prefix="prod."), tmp_path)
     again = replay_settings(Settings(kafka_bootstrap="127.0.0.1:9092", topic_prefix="prod."), tmp_path)

@@ -5,10 +5,10 @@ from functools import cache
 
 import pytest
 
-from runtime.settings import Settings
 from entrypoints.replay.model import EngineReplay, Refusal
 from entrypoints.replay.scenario import Publish, load_scenario, print_batch
-from streams.rules import CATALOGUE
+from runtime.settings import Settings
+from streams.rules import RULES
 from tests.unit.test_scenarios_expected import EXPECTED, expected_outcome, outcome_of, scenario_path
 
 NAMES = sorted(EXPECTED)
@@ -56,7 +56,7 @@ def test_scenario_begins_with_the_registry(name: str) -> None:
 def test_every_rule_of_the_catalogue_is_raised_by_some_scenario() -> None:
     """Adding a rule without a scenario that raises it fails here."""
     raised = {line["rule"] for name in NAMES for line in replayed(name)[0]}
-    assert set(CATALOGUE) - raised == set()
+    assert set(RULES) - raised == set()
 
 
 def test_printed_lines_name_only_registry_staff() -> None:

@@ -8,11 +8,11 @@ import pytest
 
 from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types
-from schemas.catalogue import CATALOGUE
+from schemas.catalogue import TOPICS
 from schemas.compat import compatibility_problems, example_datums
 
-PAIRS = [(topic, old, new) for topic in CATALOGUE for old, new in combinations(registry.versions(topic), 2)]
-SAME = [(topic, version) for topic in CATALOGUE for version in registry.versions(topic)]
+PAIRS = [(topic, old, new) for topic in TOPICS for old, new in combinations(registry.versions(topic), 2)]
+SAME = [(topic, version) for topic in TOPICS for version in registry.versions(topic)]
 
 
 @pytest.mark.parametrize(("topic", "old", "new"), PAIRS)

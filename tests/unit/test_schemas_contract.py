@@ -9,10 +9,10 @@ import pytest
 
 from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types, resolve, type_name
-from schemas.catalogue import CATALOGUE, EVENT_TYPES, SOURCE_TOPICS, details_schema_name, topic_name
+from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS, TOPICS, details_schema_name, topic_name
 from schemas.codec import local_id_table
 
-ALL_VERSIONS = [(topic, version) for topic in CATALOGUE for version in registry.versions(topic)]
+ALL_VERSIONS = [(topic, version) for topic in TOPICS for version in registry.versions(topic)]
 
 
 def _fields(schema):
@@ -24,9 +24,9 @@ def _fields(schema):
 
 def test_every_topic_has_a_value_schema_and_incident_has_two_versions():
     """Every catalogue topic ships at least v1, and incident ships v1 and v2."""
-    assert all(registry.versions(topic)[0] == 1 for topic in CATALOGUE)
+    assert all(registry.versions(topic)[0] == 1 for topic in TOPICS)
     assert registry.versions("incident") == [1, 2]
-    assert {t: registry.latest_version(t) for t in CATALOGUE if t != "incident"} == {t: 1 for t in CATALOGUE if t != "incident"}
+    assert {t: registry.latest_version(t) for t in TOPICS if t != "incident"} == {t: 1 for t in TOPICS if t != "incident"}
 
 
 @pytest.mark.parametrize(("topic", "version"), ALL_VERSIONS)
@@ -35,7 +35,7 @@ def test_resolved_schema_parses_with_fastavro_and_apache_avro(topic, version):
     schema = registry.schema_for(topic, version)
     fastavro.parse_schema(schema)
     parsed = avro.schema.parse(json.dumps(schema))
-    assert parsed.fullname == CATALOGUE[topic].value_schema
+    assert parsed.fullname == TOPICS[topic].value_schema
 
 
 @pytest.mark.parametrize(("topic", "version"), ALL_VERSIONS)
@@ -100,11 +100,11 @@ def test_catalogue_provisioning_settings():
     """Source topics have 6 partitions and 30 days; case is compacted forever; dead-letter has 3 partitions."""
     month = 30 * 24 * 3600 * 1000
     for topic in ("incident", "bail", "court", "breach"):
-        spec = CATALOGUE[topic]
+        spec = TOPICS[topic]
         assert (spec.partitions, spec.retention_ms, spec.compacted) == (6, month, False)
-    assert (CATALOGUE["case"].retention_ms, CATALOGUE["case"].compacted) == (None, True)
-    assert (CATALOGUE["dead-letter"].partitions, CATALOGUE["dead-letter"].retention_ms) == (3, month)
-    assert CATALOGUE["alert"].retention_ms == CATALOGUE["delivery"].retention_ms == 365 * 24 * 3600 * 1000
+    assert (TOPICS["case"].retention_ms, TOPICS["case"].compacted) == (None, True)
+    assert (TOPICS["dead-letter"].partitions, TOPICS["dead-letter"].retention_ms) == (3, month)
+    assert TOPICS["alert"].retention_ms == TOPICS["delivery"].retention_ms == 365 * 24 * 3600 * 1000
     assert topic_name("dead-letter") == "drive.dead-letter" and topic_name("case", prefix="t.") == "t.case"
     with pytest.raises(KeyError):
         topic_name("nope")

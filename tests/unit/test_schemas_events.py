@@ -11,16 +11,23 @@ import pytest
 import schemas.enums as enums
 from schemas import avro_schemas as registry
 from schemas._schemawalk import named_types, resolve, type_name
-from schemas.catalogue import CATALOGUE, EVENT_TYPES, SOURCE_TOPICS
+from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS, TOPICS
 from schemas.codec import AvroCodec
 from schemas.details import DETAILS_CLASSES, LinkedVictim, OnCallShift
-from schemas.events import (
-    RECORD_CLASSES, Alert, AlertRecipient, DeadLetter, DeadLetterSource, DeliveryEvent, Event, event_from_datum,
-)
+from schemas.enums import CaseEventType, ConditionKind, LocationKind, PersonIdScheme, Severity, StaffRole
 from schemas.errors import FieldError
+from schemas.events import (
+    RECORD_CLASSES,
+    Alert,
+    AlertRecipient,
+    DeadLetter,
+    DeadLetterSource,
+    DeliveryEvent,
+    Event,
+    event_from_datum,
+)
 from schemas.jsonform import from_json, to_json
 from schemas.shared import Condition, CurfewHours, LocationRef, PersonId, Source
-from schemas.enums import CaseEventType, ConditionKind, LocationKind, PersonIdScheme, Severity, StaffRole
 from tests.samples.events import RECORD_SAMPLES, SAMPLES
 
 CODEC = AvroCodec()
@@ -29,11 +36,11 @@ RECORD_CLASS_BY_AVRO_NAME = {
     **{cls.__name__: cls for cls in (PersonId, Source, LocationRef, CurfewHours, Condition, Alert, AlertRecipient,
                                      DeliveryEvent, DeadLetter, DeadLetterSource, FieldError, LinkedVictim,
                                      OnCallShift)},
-    **{CATALOGUE[t].value_schema.rsplit(".", 1)[1]: Event for t in SOURCE_TOPICS},
+    **{TOPICS[t].value_schema.rsplit(".", 1)[1]: Event for t in SOURCE_TOPICS},
 }
 ALL_RECORDS = {}
 ALL_ENUMS = {}
-for _topic in CATALOGUE:
+for _topic in TOPICS:
     for _name, (_definition, _ns) in named_types(registry.schema_for(_topic)).items():
         (ALL_RECORDS if _definition["type"] == "record" else ALL_ENUMS)[_name] = (_topic, _definition, _ns)
 

@@ -8,7 +8,7 @@ import pytest
 from schemas.subject_events import KIND_POSSIBLE_MATCH, tick_headers
 from streams.metrics import NOT_A_SUBJECT
 from streams.rules import SubjectState
-from tests.unit.streams_fixtures import SUBJECT, RecordingPublisher, encoded, event_headers, test_app
+from tests.unit.streams_fixtures import SUBJECT, RecordingOutput, encoded, event_headers, test_app
 
 PNC_KEY = b"PNC:2019/0012345A"
 STRANGER = [{"scheme": "PNC", "value": "1999/9999999Z"}]
@@ -18,7 +18,7 @@ NAME_HASH = "ab" * 32
 @pytest.fixture
 def publisher():
     """What the agents send."""
-    return RecordingPublisher()
+    return RecordingOutput()
 
 
 @pytest.fixture

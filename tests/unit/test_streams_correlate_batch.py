@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from schemas.subject_events import tick_headers
 from streams.app import rule_config
 from streams.clock import StreamClock
 from streams.correlate import Correlator
-from schemas.subject_events import tick_headers
 from streams.publish import StreamFailure
 from streams.rules import SubjectState
 from tests.samples.events import sample
-from tests.unit.streams_fixtures import CODEC, SUBJECT, RecordingPublisher, encoded, event_headers, unit_settings
+from tests.unit.streams_fixtures import CODEC, SUBJECT, RecordingOutput, encoded, event_headers, unit_settings
 
 OTHER = "DRV-000999"
 
@@ -51,7 +51,7 @@ def event(topic: str, event_type: str, subject: str = SUBJECT, partition: int = 
 @pytest.fixture
 def publisher():
     """What the correlator publishes."""
-    return RecordingPublisher()
+    return RecordingOutput()
 
 
 @pytest.fixture

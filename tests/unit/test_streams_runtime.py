@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 import faust
 import pytest
 
-from streams.app import DUE_TABLE, STATE_TABLE, create_app, faust_options, internal_topic_specs, rule_config
-from streams.clock import StreamClock
 from schemas.subject_events import KIND_TICK, SUBJECT_EVENTS, header, iso, parse_iso
+from streams.app import DUE_TABLE, STATE_TABLE, create_app, faust_options, internal_topic_specs, rule_config
+from streams.case_registry import RegistryReader
+from streams.clock import StreamClock
 from streams.ticks import tick_messages
 from tests.unit.rules_fixtures import case_event
-from streams.case_registry import RegistryReader
 from tests.unit.streams_fixtures import CODEC, SUBJECT, encoded, unit_settings
 
 T = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

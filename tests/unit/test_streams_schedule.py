@@ -5,7 +5,17 @@ from datetime import timedelta
 
 from streams.rules import next_due
 from tests.unit.rules_fixtures import (
-    CONFIG, DAY, HOUR, NO_CONTACT_V1, T0, bail, breach_report, rules, run, subject, tick,
+    CONFIG,
+    DAY,
+    HOUR,
+    NO_CONTACT_V1,
+    T0,
+    bail,
+    breach_report,
+    rules,
+    run,
+    subject,
+    tick,
 )
 
 SECOND = timedelta(seconds=1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import Protocol
 
 SMS, EMAIL = "SMS", "EMAIL"
 
@@ -33,20 +33,3 @@ class Channel(Protocol):
     def send(self, message: OutgoingMessage) -> str: ...
 
     def find_sent(self, message: OutgoingMessage, since: datetime) -> str | None: ...
-
-
-def build_channels(settings: Any, outbox_stream: IO[str] | None = None) -> dict[str, Channel]:
-    """SMS through Twilio and e-mail through SMTP when configured; each unconfigured channel uses the outbox."""
-    from consumers.delivery.channels.outbox import Outbox
-
-    outbox = Outbox(settings.data_dir / "outbox.jsonl", outbox_stream)
-    channels: dict[str, Channel] = {SMS: outbox.for_channel(SMS), EMAIL: outbox.for_channel(EMAIL)}
-    if settings.twilio_account_sid and settings.twilio_auth_token:
-        from consumers.delivery.channels.sms import TwilioSms
-
-        channels[SMS] = TwilioSms.from_settings(settings)
-    if settings.smtp_host:
-        from consumers.delivery.channels.email import SmtpEmail
-
-        channels[EMAIL] = SmtpEmail.from_settings(settings)
-    return channels

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any
 
 from consumers.delivery.channels import EMAIL, OutgoingMessage
 from consumers.delivery.retry import DeliveryFault, PermanentFault, TransientFault
+from runtime.settings import Settings
 
 
 def message_id_for(delivery_id: int, alert_id: str, sender: str) -> str:
@@ -58,7 +58,7 @@ class SmtpEmail:
     can_reconcile: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SmtpEmail:
+    def from_settings(cls, settings: Settings) -> SmtpEmail:
         """A channel from DRIVE_SMTP_* settings."""
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         return cls(host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,

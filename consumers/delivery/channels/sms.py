@@ -12,6 +12,7 @@ from twilio.rest import Client
 
 from consumers.delivery.channels import SMS, OutgoingMessage
 from consumers.delivery.retry import DeliveryFault, PermanentFault, TransientFault
+from runtime.settings import Settings
 
 # invalid number, not a mobile, opted out (STOP), permission to send to region, cannot reach this carrier
 PERMANENT_CODES = frozenset({21211, 21614, 21610, 21408, 21612})
@@ -72,7 +73,7 @@ class TwilioSms:
         self.status_callback = status_callback
 
     @classmethod
-    def from_settings(cls, settings: Any) -> TwilioSms:
+    def from_settings(cls, settings: Settings) -> TwilioSms:
         """A channel from DRIVE_TWILIO_* settings; the status callback defaults to the webhooks service."""
         http_client = TwilioHttpClient(timeout=settings.twilio_timeout_s, logger=_quiet_sdk_logger())
         client = Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),

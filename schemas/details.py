@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.case_details import CaseSnapshot, LinkedVictim, OnCallShift, StaffMember  # noqa: F401 - re-exported
 from schemas.enums import (
     BailKind,
-    CaseStatus,
     ChargeOutcome,
     ConditionKind,
     CourtOutcomeKind,
@@ -18,10 +18,9 @@ from schemas.enums import (
     Reporter,
     RiskLevel,
     SentenceCategory,
-    StaffRole,
     WarrantReason,
 )
-from schemas.shared import Condition, LocationRef, PersonId, Record
+from schemas.shared import Condition, LocationRef, Record
 
 # --- incident
 
@@ -256,53 +255,6 @@ class EmSignalLoss(Record):
 
     device_ref: str
     restored: bool
-
-
-# --- case
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LinkedVictim(Record):
-    """A victim linked to a case, with their IDVA and what protects them."""
-
-    victim_ref: str
-    idva_id: str | None = None
-    protected_person_refs: tuple[str, ...] = ()
-    protected_locations: tuple[LocationRef, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CaseSnapshot(Record):
-    """The whole current registry entry of one Drive case."""
-
-    subject_id: str
-    status: CaseStatus
-    identifiers: tuple[PersonId, ...] = ()
-    home_force_area: str
-    case_manager_id: str
-    victims: tuple[LinkedVictim, ...] = ()
-    opened_at: datetime
-    closed_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OnCallShift(Record):
-    """A period when a duty manager is on call."""
-
-    starts_at: datetime
-    ends_at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StaffMember(Record):
-    """A member of staff who can receive alerts, with their contact details."""
-
-    staff_id: str
-    role: StaffRole
-    phone_e164: str | None = None
-    email: str | None = None
-    active: bool
-    on_call: tuple[OnCallShift, ...] = ()
 
 
 Details = (

@@ -188,11 +188,15 @@ def sqlpoll(settings: Settings) -> Iterator[list[SqlPoller]]:
 
 @dataclass
 class WorkerProcess:
-    """A streams worker to run: the faust app, its own data folder, and the flag its /readyz answers from."""
+    """A streams worker to run: its settings, its own data folder, and the flag its /readyz answers from."""
 
-    app: StreamsApp
+    settings: Settings
     datadir: Path
     ready: threading.Event
+
+    def create_app(self) -> StreamsApp:
+        """The faust app; create it inside the event loop that runs it (faust binds its services to that loop)."""
+        return create_app(self.settings, datadir=self.datadir)
 
 
 @contextmanager
@@ -204,7 +208,7 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
         with platform(settings, database=False, metrics_port=settings.worker_metrics_port,
                       ready=ready.is_set) as base:
             provision(base.settings)
-            yield WorkerProcess(create_app(base.settings, datadir=datadir), datadir, ready)
+            yield WorkerProcess(base.settings, datadir, ready)
     finally:
         lock.close()
 

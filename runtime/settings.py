@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # --- streams (correlation engine)
     stream_fetch_max_wait_ms: int = Field(100, description="Streams: longest a Kafka fetch waits for data (ms); Tansu holds every fetch this long, so it bounds latency. Keep >= 100.")
     stream_partitions: int = Field(6, description="Streams: partitions of the internal subject-events topic and the state changelogs (the most workers that share the work).")
+    stream_store: str = Field("auto", description="Streams: faust table store of the subjects' states; auto = memory:// with the embedded broker (`up` keeps the durable copy), rocksdb:// on a cluster (a restarted worker reads only the changelog tail).")
     stream_tick_interval_s: float = Field(60.0, description="Streams: how often the wall clock ticks the timers (pending breach grace, expiry warnings, pruning).")
     stream_clock: Literal["wall", "simulated"] = Field("wall", description="Streams: wall = real time with a ticker; simulated = time only from ticks and event recorded_at (replay).")
     escalation_window_days: int = Field(28, description="Rules: escalation counts incidents and breaches in this many days ending at the event.")

@@ -1,7 +1,8 @@
-"""The faust app of the correlation engine: create_app(settings), its topics, tables and internal topic specs."""
+"""The faust app of the correlation engine: its topics, tables, the batch processor its consumer feeds, the ticker."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,20 +14,25 @@ from runtime.codec import codec_for
 from runtime.kafka import aiokafka_config
 from runtime.settings import Settings
 from schemas.catalogue import DAY_MS
-from schemas.codec import AvroCodec
 from schemas.subject_events import SUBJECT_EVENTS
-from streams.agents import AGENCY_TOPICS, install_agents
-from streams.case_registry import RegistryReader
-from streams.clock import StreamClock
-from streams.publish import KafkaStreamOutput, StreamOutput
+from streams.batches import BatchProcessor
+from streams.case_registry import CASE, RegistryReader
+from streams.clock import StreamClock, wall_now
+from streams.correlate import Correlator
+from streams.publish import KafkaStreamOutput, StreamOutput, subject_partition
+from streams.resolve import Resolver
 from streams.rules import RuleConfig
+from streams.stores import StateTable
+from streams.subject_states import SubjectStates
+from streams.ticks import send_ticks_async
 from streams.transport import FetchWaitTransport
 
-__all__ = ["AGENCY_TOPICS", "DUE_TABLE", "STATE_TABLE", "InternalTopicSpec", "StreamsApp", "app_id", "create_app",
-           "internal_topic_specs", "make_codec", "rule_config"]
+__all__ = ["AGENCY_TOPICS", "STATE_TABLE", "TIMER_TABLE", "InternalTopicSpec", "StreamsApp", "app_id", "create_app",
+           "internal_topic_specs", "rule_config"]
 
-STATE_TABLE = "subject-state"  # subject_id -> SubjectState.to_dict()
-DUE_TABLE = "subject-due"  # str(partition) -> {subject_id: epoch seconds when on_tick is next due}
+AGENCY_TOPICS = ("incident", "bail", "court", "breach")  # resolved by identity; case feeds the registry
+STATE_TABLE = "subject-state"  # subject -> its state (JSON bytes)
+TIMER_TABLE = "subject-timers"  # subject -> when its timers are next due (epoch seconds)
 _SUBJECT_EVENTS_RETENTION_MS = 7 * DAY_MS
 
 
@@ -55,7 +61,7 @@ def internal_topic_specs(settings: Settings) -> list[InternalTopicSpec]:
     n = settings.stream_partitions
     return [InternalTopicSpec(SUBJECT_EVENTS, n, _SUBJECT_EVENTS_RETENTION_MS, False),
             InternalTopicSpec(changelog_short_name(STATE_TABLE), n, None, True),
-            InternalTopicSpec(changelog_short_name(DUE_TABLE), n, None, True)]
+            InternalTopicSpec(changelog_short_name(TIMER_TABLE), n, None, True)]
 
 
 def rule_config(settings: Settings) -> RuleConfig:
@@ -68,33 +74,62 @@ def rule_config(settings: Settings) -> RuleConfig:
                       state_retention=timedelta(days=settings.state_retention_days))
 
 
-def make_codec(settings: Settings) -> AvroCodec:
-    """The process's Avro codec (runtime.codec: the schema registry when configured)."""
-    return codec_for(settings)
-
-
 class StreamsApp(faust.App):
-    """faust.App with the fetch-wait transport and the engine's parts: registry, clock, publisher, counters."""
+    """faust.App whose consumer hands every fetch of the streams' topics to one BatchProcessor (no agents)."""
 
-    def __init__(self, settings: Settings, *, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, *, fetch_max_wait_ms: int, output: StreamOutput | None = None,
+                 **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms  # read by streams.transport when the consumer is built
         super().__init__(app_id(settings), **kwargs)
         self.settings = settings
-        self.processed: Counter[str] = Counter()  # records fully handled, by agent key (topic short name)
-        self.forwarded: Counter[str] = Counter()  # records sent to subject-events, by origin topic
-        self.codec = make_codec(settings)
-        self.rule_config = rule_config(settings)
+        self.codec = codec_for(settings)
         self.clock = StreamClock(settings.stream_clock)
         self.registry = RegistryReader(settings, self.codec)
         n = settings.stream_partitions
         self.subject_events = self.topic(settings.topic(SUBJECT_EVENTS), key_type=bytes, value_type=bytes,
                                          partitions=n)
-        self.alert_topic = self.topic(settings.topic("alert"), key_type=bytes, value_type=bytes)
-        self.dead_letter_topic = self.topic(settings.topic("dead-letter"), key_type=bytes, value_type=bytes)
-        self.states = self.Table(STATE_TABLE, default=None, partitions=n)
-        self.due = self.Table(DUE_TABLE, default=None, partitions=n)
-        self.publisher: StreamOutput = KafkaStreamOutput(self.subject_events, self.alert_topic,
-                                                        self.dead_letter_topic, self.codec)
+        self.batch_topics = frozenset(settings.topic(short) for short in (*AGENCY_TOPICS, CASE, SUBJECT_EVENTS))
+        # One channel for all of them: the consumer hands their records to handle_batch, never to the channel
+        self.topics.add(self.topic(*sorted(self.batch_topics), key_type=bytes, value_type=bytes))
+        self.states = self.Table(STATE_TABLE, key_type=bytes, value_type=bytes, partitions=n)
+        self.timers = self.Table(TIMER_TABLE, key_type=bytes, value_type=bytes, partitions=n)
+        self.forwarded: Counter[str] = Counter()  # records sent to subject-events, by origin topic
+        self.subjects = SubjectStates(self.states, self.timers, lambda subject: subject_partition(subject, n))
+        self.output = output
+        self.batches = BatchProcessor(settings.topic_prefix, Resolver(self.registry, self.codec, self.forwarded),
+                                      Correlator(self.subjects, self.codec, self.clock, rule_config(settings)),
+                                      self.subjects, _LazyOutput(self), stopping=lambda: self.should_stop)
+        self.on_partitions_assigned.connect(self._forget_states)
+        if not self.clock.simulated:
+            self.timer(interval=settings.stream_tick_interval_s, name="streams.wall-ticker")(self.tick_owned)
+
+    async def _forget_states(self, *_args: Any, **_kwargs: Any) -> None:
+        """Partitions came and went: cached states and timer heaps start again from the stores."""
+        self.subjects.forget()
+
+    @property
+    def processed(self) -> Counter[str]:
+        """Records fully handled, by topic short name (source topics, case, subject-events)."""
+        return self.batches.processed
+
+    def kafka_output(self) -> StreamOutput:
+        """The output over this app's producer (once the producer exists)."""
+        s = self.settings
+        return KafkaStreamOutput(self.producer, self.codec, subject_events=s.topic(SUBJECT_EVENTS),
+                                 alert=s.topic("alert"), dead_letter=s.topic("dead-letter"),
+                                 partitions=s.stream_partitions)
+
+    async def handle_batch(self, messages: Sequence[Any]) -> None:
+        """Called by the consumer with one fetch of the batch topics (streams.transport)."""
+        await self.registry.wait_ready()
+        await self.batches.handle(messages)
+
+    async def tick_owned(self) -> None:
+        """Ticks the subject-events partitions this worker owns (each partition's owner ticks it)."""
+        name = self.subject_events.get_topic_name()
+        owned = [tp.partition for tp in self.consumer.assignment() if tp.topic == name]
+        if owned:
+            await send_ticks_async(self.subject_events, self.settings, wall_now(), owned)
 
     def _new_transport(self) -> FetchWaitTransport:
         return FetchWaitTransport(self.conf.broker_consumer, self)
@@ -104,14 +139,33 @@ class StreamsApp(faust.App):
         return [*super().on_init_dependencies(), self.registry]
 
 
+class _LazyOutput:
+    """The app's output: the one given (tests), else the Kafka output built on first use (the producer is lazy)."""
+
+    def __init__(self, app: StreamsApp) -> None:
+        self.app = app
+        self._output: StreamOutput | None = None
+
+    def _get(self) -> StreamOutput:
+        if self._output is None:
+            self._output = self.app.output or self.app.kafka_output()
+        return self._output
+
+    async def publish(self, *args: Any) -> None:
+        await self._get().publish(*args)
+
+    async def write(self, *args: Any) -> Any:
+        return await self._get().write(*args)
+
+
 def faust_options(settings: Settings, datadir: Path) -> dict[str, Any]:
     """faust settings for our deployment (FINDINGS of the Tansu spike; workarounds only in the embedded profile)."""
     client = aiokafka_config(settings)
     options: dict[str, Any] = {
         "broker": [f"kafka://{server}" for server in client["bootstrap_servers"]],
         "broker_client_id": client["client_id"],
-        "key_serializer": "raw", "value_serializer": "raw", "store": "memory://", "datadir": str(datadir),
-        "topic_partitions": settings.stream_partitions, "topic_disable_leader": True,
+        "key_serializer": "raw", "value_serializer": "raw", "store": table_store(settings), "datadir": str(datadir),
+        "Table": StateTable, "topic_partitions": settings.stream_partitions, "topic_disable_leader": True,
         "table_standby_replicas": 0, "consumer_auto_offset_reset": "earliest",
         "web_enabled": False, "worker_redirect_stdouts": False, "broker_commit_interval": 1.0,
     }
@@ -129,6 +183,13 @@ def faust_options(settings: Settings, datadir: Path) -> dict[str, Any]:
     return options
 
 
+def table_store(settings: Settings) -> str:
+    """faust's table store: memory with the embedded broker (durable copy kept by `up`), RocksDB on a cluster."""
+    if settings.stream_store != "auto":
+        return settings.stream_store
+    return "memory://" if settings.embedded_workarounds else "rocksdb://"
+
+
 def _credentials(settings: Settings, client: dict[str, Any]) -> Any:
     """faust credentials for SSL / SASL from the shared aiokafka config (None for PLAINTEXT)."""
     protocol = settings.kafka_security_protocol
@@ -140,13 +201,9 @@ def _credentials(settings: Settings, client: dict[str, Any]) -> Any:
     return None
 
 
-def create_app(settings: Settings, *, datadir: Path | None = None,
-               publisher: StreamOutput | None = None) -> StreamsApp:
-    """The streams app with its agents installed (a publisher may replace Kafka output, e.g. in tests)."""
+def create_app(settings: Settings, *, datadir: Path | None = None, output: StreamOutput | None = None) -> StreamsApp:
+    """The streams app (an output may replace Kafka output, e.g. in tests)."""
     where = datadir or settings.data_dir / "streams"
     where.mkdir(parents=True, exist_ok=True)
-    app = StreamsApp(settings, fetch_max_wait_ms=settings.stream_fetch_max_wait_ms, **faust_options(settings, where))
-    if publisher is not None:
-        app.publisher = publisher
-    install_agents(app)
-    return app
+    return StreamsApp(settings, fetch_max_wait_ms=settings.stream_fetch_max_wait_ms, output=output,
+                      **faust_options(settings, where))

@@ -1,15 +1,22 @@
-"""Where the stream agents' output goes: forwards to subject-events, alerts, dead letters (injectable for tests)."""
+"""Where a batch's output goes: forwards to subject-events, alerts, dead letters, changelog records (injectable)."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kafka.partitioner import murmur2
 
 from schemas.codec import AvroCodec
 from schemas.errors import CodecError, FieldError
 from schemas.events import Alert, DeadLetter, DeadLetterSource
 from schemas.subject_events import forward_headers
+
+if TYPE_CHECKING:
+    from streams.resolve import Forward
+    from streams.subject_states import Write
 
 CONNECTOR = "streams"
 
@@ -23,46 +30,62 @@ class StreamFailure(Exception):
         self.cause = cause
 
 
+def subject_partition(subject_id: str, partitions: int) -> int:
+    """The subject-events (and state changelog) partition of a subject: Kafka's default keyed partitioner."""
+    return (murmur2(subject_id.encode()) & 0x7FFFFFFF) % partitions
+
+
 class StreamOutput(Protocol):
-    """The agents' only way out: each call returns once the broker has the record (or raises)."""
+    """A batch's only way out: each call returns once the broker has every record (or raises)."""
 
-    async def forward(self, subject_id: str, raw: bytes, kind: str, topic: str) -> None:
-        """Send a source record's bytes to subject-events, keyed by subject (kind and origin topic as headers)."""
+    async def publish(self, forwards: Sequence[Forward], alerts: Sequence[Alert],
+                      letters: Sequence[DeadLetter]) -> None:
+        """Forwards to subject-events (keyed by subject), alerts to the alert topic, dead letters; all acknowledged."""
         ...
 
-    async def publish_alerts(self, alerts: list[Alert]) -> None:
-        """Send alerts to the alert topic, keyed by subject, and wait for the broker's acknowledgement."""
-        ...
-
-    async def dead_letter(self, letter: DeadLetter) -> None:
-        """Send a dead letter and wait for the broker's acknowledgement."""
+    async def write(self, writes: Sequence[Write]) -> dict[tuple[Any, int], int]:
+        """Changelog records of table writes, acknowledged; the last offset written per (table, partition)."""
         ...
 
 
 class KafkaStreamOutput:
-    """StreamOutput over the faust app's producer (sends bypass faust's wait-for-ack attachments)."""
+    """StreamOutput over the faust app's producer: every record sent, then every acknowledgement awaited."""
 
-    def __init__(self, subject_events: Any, alert_topic: Any, dead_letter_topic: Any, codec: AvroCodec) -> None:
-        self.subject_events = subject_events
-        self.alert_topic = alert_topic
-        self.dead_letter_topic = dead_letter_topic
+    def __init__(self, producer: Any, codec: AvroCodec, *, subject_events: str, alert: str, dead_letter: str,
+                 partitions: int) -> None:
+        self.producer = producer
         self.codec = codec
+        self.subject_events = subject_events
+        self.alert = alert
+        self.dead_letter = dead_letter
+        self.partitions = partitions
 
-    async def forward(self, subject_id: str, raw: bytes, kind: str, topic: str) -> None:
-        """Queued in the producer; faust flushes the producer before it commits the source offset."""
-        await self.subject_events.send(key=subject_id.encode(), value=raw, headers=forward_headers(kind, topic),
-                                       force=True)
-
-    async def publish_alerts(self, alerts: list[Alert]) -> None:
-        """All alerts sent, then every acknowledgement awaited."""
-        pending = [await self.alert_topic.send(key=a.subject_id.encode(), value=self.codec.encode("alert", a.to_datum()),
-                                               force=True) for a in alerts]
+    async def publish(self, forwards: Sequence[Forward], alerts: Sequence[Alert],
+                      letters: Sequence[DeadLetter]) -> None:
+        """All sent (the producer batches them), then all acknowledged."""
+        pending: list[Awaitable[Any]] = []
+        for f in forwards:
+            pending.append(await self.producer.send(
+                self.subject_events, f.subject_id.encode(), f.raw, subject_partition(f.subject_id, self.partitions),
+                None, forward_headers(f.kind, f.topic)))
+        for a in alerts:
+            pending.append(await self.producer.send(self.alert, a.subject_id.encode(),
+                                                    self.codec.encode("alert", a.to_datum()), None, None, None))
+        for letter in letters:
+            pending.append(await self.producer.send(self.dead_letter, f"{CONNECTOR}/".encode(),
+                                                    self.codec.encode("dead-letter", letter.to_datum()),
+                                                    None, None, None))
         await asyncio.gather(*pending)
 
-    async def dead_letter(self, letter: DeadLetter) -> None:
-        """Sent keyed connector/agency, acknowledgement awaited."""
-        value = self.codec.encode("dead-letter", letter.to_datum())
-        await (await self.dead_letter_topic.send(key=f"{CONNECTOR}/".encode(), value=value, force=True))
+    async def write(self, writes: Sequence[Write]) -> dict[tuple[Any, int], int]:
+        """Changelog records to each write's partition; returns the highest acknowledged offset per partition."""
+        pending = [await self.producer.send(w.table.changelog_name, w.key, w.value, w.partition, None, None)
+                   for w in writes]
+        offsets: dict[tuple[Any, int], int] = {}
+        for w, meta in zip(writes, await asyncio.gather(*pending), strict=True):
+            slot = (w.table, w.partition)
+            offsets[slot] = max(offsets.get(slot, -1), meta.offset)
+        return offsets
 
 
 def dead_letter_of(failure: BaseException, *, topic: str, partition: int, offset: int, raw: bytes | None,

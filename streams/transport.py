@@ -1,7 +1,14 @@
-"""faust aiokafka transport: the app's fetch_max_wait_ms; a consumer closing two rebalance races that lose records."""
+"""faust aiokafka transport: the app's fetch_max_wait_ms; batches of the app's topics; two rebalance races closed.
+
+Every override of faust's consumer lives here (and the partition-writable stores in streams/stores.py); each is
+pinned by a test: tests/reliability/test_backlog_at_assignment.py (the races), tests/unit/test_streams_transport.py
+(the batch loop over the private hooks it relies on).
+"""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
+from time import monotonic
 from typing import Any
 
 import structlog
@@ -87,6 +94,78 @@ class FetchWaitConsumer(faust_aiokafka.Consumer):
         """A new assignment starts with every partition paused: nothing stays held."""
         self._held.clear()
         await super().on_partitions_assigned(assigned, generation_id)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """faust's fetch loop, except that the records of the app's batch topics (`app.batch_topics`) of one fetch go
+        to `app.handle_batch` together, and are acknowledged only once it returns. Other records (changelogs during
+        recovery) take faust's per-record path. A fetch started in an older generation, or while the flow is
+        stopped, is dropped unacknowledged and read again (as faust's getmany does)."""
+        try:
+            while not (self._stopped.is_set() or fetcher._stopped.is_set()):
+                records, active = await self._wait_next_records(1.0)
+                await self.sleep(0)
+                if not records or self.should_stop:
+                    continue
+                if not self.flow_active:
+                    await self.perform_seek()
+                    continue
+                await self._drain_fetch(records, active)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+
+    async def _drain_fetch(self, records: Mapping[TP, list[Any]], active: set[TP] | None) -> None:
+        """One fetch: per-record messages delivered in order, then the batch handled and acknowledged."""
+        app = self.app
+        generation = app.consumer_generation_id
+        batch: list[Any] = []
+        for tp, tp_records in records.items():
+            if active is not None and tp not in active and tp not in self._buffered_partitions:
+                continue
+            app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            for record in tp_records:
+                if not self.flow_active or app.consumer_generation_id != generation:
+                    return self._forget(batch)
+                message = self._to_message(tp, record)
+                if not await self._advance(tp, message):
+                    continue
+                if tp.topic in app.batch_topics:
+                    self.track_message(message)
+                    batch.append(message)
+                else:
+                    await self.wait_first(self.callback(message), self.suspend_flow.wait())
+        if not batch:
+            return None
+        await app.handle_batch(batch)
+        if app.consumer_generation_id != generation:
+            return self._forget(batch)  # revoked meanwhile: the new owner reads these again
+        for message in batch:
+            self.ack(message)
+            app.monitor.stream_inbound_time[message.tp] = monotonic()
+        return None
+
+    async def _advance(self, tp: TP, message: Any) -> bool:
+        """faust's read-offset bookkeeping for one message; False when it was read before (dropped)."""
+        offset, read = message.offset, self._read_offset[tp]
+        if read is not None and offset < read:
+            return False
+        if read and offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, read + 1, offset)
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+        self._read_offset[tp] = offset
+        return True
+
+    def _forget(self, batch: list[Any]) -> None:
+        """Unacknowledged messages of a dropped fetch no longer hold up a graceful stop."""
+        for message in batch:
+            self._unacked_messages.discard(message)
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """faust treats missing offsets as processed (compaction); outside the changelogs that means records were

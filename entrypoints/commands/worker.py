@@ -19,14 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(_args: argparse.Namespace, settings: Settings) -> int:
     """Run one worker (the embedded broker when no bootstrap is set)."""
     with bootstrap.worker(settings) as process:
-        log.info("streams_worker_starting", bootstrap=process.app.settings.kafka_bootstrap)
+        log.info("streams_worker_starting", bootstrap=process.settings.kafka_bootstrap)
         asyncio.run(_serve(process))
     return 0
 
 
 async def _serve(process: bootstrap.WorkerProcess) -> None:
-    worker = await start_worker(process.app)
+    app = process.create_app()
+    worker = await start_worker(app)
     process.ready.set()
-    log.info("streams_worker_ready", app_id=process.app.conf.id, datadir=str(process.datadir),
-             clock=process.app.settings.stream_clock)
+    log.info("streams_worker_ready", app_id=app.conf.id, datadir=str(process.datadir), clock=process.settings.stream_clock)
     await worker.wait_until_stopped()  # SIGTERM / SIGINT make the worker stop itself

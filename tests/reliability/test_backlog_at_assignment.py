@@ -10,7 +10,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from entrypoints.bootstrap import provision
 from schemas.codec import AvroCodec
 from schemas.subject_events import SUBJECT_EVENTS, header
-from streams.agents import Resolver
+from streams.batches import BatchProcessor
 from streams.transport import FetchWaitConsumer
 from tests.integration.streams_harness import PNC, Feed, running_worker, wait_until
 from tests.kafka_helpers import read_topic
@@ -23,21 +23,21 @@ SLOW_RECORD_S = 0.05  # each record's work (registry catch-ups, broker acks): a 
 
 @pytest.fixture
 def slow_seek_and_agent(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Slows faust's seek to the committed offsets and the resolve agent's work: records the fetcher delivers
-    during the seek are still queued when faust clears the agents' queues after it."""
-    seek, route = faust_aiokafka.Consumer.seek_to_committed, Resolver.route
+    """Slows faust's seek to the committed offsets and each record's work: records the fetcher delivers during
+    the seek are still being handled when faust resumes the flow after it."""
+    seek, handle = faust_aiokafka.Consumer.seek_to_committed, BatchProcessor.handle
 
     async def seek_then_wait(self: Any) -> Any:
         offsets = await seek(self)
         await asyncio.sleep(SLOW_SEEK_S)
         return offsets
 
-    async def slow_route(self: Any, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(SLOW_RECORD_S)
-        return await route(self, *args, **kwargs)
+    async def slow_handle(self: Any, messages: Any) -> Any:
+        await asyncio.sleep(SLOW_RECORD_S * len(messages))
+        return await handle(self, messages)
 
     monkeypatch.setattr(FetchWaitConsumer, "seek_to_committed", seek_then_wait)
-    monkeypatch.setattr(Resolver, "route", slow_route)
+    monkeypatch.setattr(BatchProcessor, "handle", slow_handle)
 
 
 def forwarded_ids(settings: Any) -> set[str]:

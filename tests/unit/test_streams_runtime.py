@@ -7,7 +7,7 @@ import faust
 import pytest
 
 from schemas.subject_events import KIND_TICK, SUBJECT_EVENTS, header, iso, parse_iso
-from streams.app import DUE_TABLE, STATE_TABLE, create_app, faust_options, internal_topic_specs, rule_config
+from streams.app import STATE_TABLE, TIMER_TABLE, create_app, faust_options, internal_topic_specs, rule_config
 from streams.case_registry import RegistryReader
 from streams.clock import StreamClock
 from streams.ticks import tick_messages
@@ -50,12 +50,12 @@ def test_internal_topic_specs_name_the_topics_faust_uses(tmp_path):
     app = create_app(settings)
     names = {settings.topic(s.short_name): s for s in internal_topic_specs(settings)}
     expected = {app.subject_events.get_topic_name(), app.states.changelog_topic.get_topic_name(),
-                app.due.changelog_topic.get_topic_name()}
+                app.timers.changelog_topic.get_topic_name()}
     assert set(names) == expected
     assert {s.partitions for s in names.values()} == {4}
     assert [n for n, s in names.items() if s.compacted] == [app.states.changelog_topic.get_topic_name(),
-                                                           app.due.changelog_topic.get_topic_name()]
-    assert {STATE_TABLE, DUE_TABLE} == {app.states.name, app.due.name}
+                                                           app.timers.changelog_topic.get_topic_name()]
+    assert {STATE_TABLE, TIMER_TABLE} == {app.states.name, app.timers.name}
 
 
 def test_rule_config_comes_from_settings(tmp_path):

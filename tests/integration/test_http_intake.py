@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.http.agencies import AgencyRegistry, load_agencies
+from connectors.http.agencies import AgencyRegistry, intake_replay_guard, load_agencies
 from connectors.http.app import make_app
 from connectors.intake.submit import Intake, build_intake
 from migrations import upgrade
@@ -82,11 +82,17 @@ def stack(settings_factory: Any, database_url: str) -> Iterator[Stack]:
 
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[TestClient]:
-    agencies = AgencyRegistry(load_agencies(AGENCIES_YAML, env={"IT_POLICE_HMAC": SECRET}),
-                              max_age_s=stack.settings.intake_signature_max_age_s)
+    agencies = registry_for(stack.settings, stack.intake)
     app = make_app(stack.settings, stack.intake, agencies, republish_every_s=3600)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
+
+
+def registry_for(settings: Settings, intake: Intake, yaml: str = AGENCIES_YAML) -> AgencyRegistry:
+    """The test agencies, their HMAC replay guard in the intake's database."""
+    max_age = settings.intake_signature_max_age_s
+    return AgencyRegistry(load_agencies(yaml, env={"IT_POLICE_HMAC": SECRET}),
+                          replays=intake_replay_guard(intake.journal.engine, max_age), max_age_s=max_age)
 
 
 def incident(**overrides: Any) -> dict[str, Any]:
@@ -341,9 +347,11 @@ async def test_readiness_is_503_when_the_database_is_unreachable(stack: Stack, t
 
     from connectors.intake.journal import Journal
 
-    broken = Intake(journal=Journal(sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")),
-                    publisher=stack.intake.publisher, hasher=stack.intake.hasher)
-    app = make_app(stack.settings, broken, AgencyRegistry([]), republish_every_s=3600)
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    broken = Intake(journal=Journal(engine), publisher=stack.intake.publisher, hasher=stack.intake.hasher,
+                    vault=stack.intake.vault)
+    app = make_app(stack.settings, broken, AgencyRegistry([], replays=intake_replay_guard(engine, 300)),
+                   republish_every_s=3600)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         response = await test_client.get("/readyz")
         assert (response.status, await response.json()) == (

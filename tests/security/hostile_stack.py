@@ -13,12 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.http.agencies import AgencyRegistry, load_agencies
 from connectors.http.app import make_app
 from connectors.intake.submit import Intake
 from runtime.settings import Settings
 from tests.integration.intake_wiring import real_intake
-from tests.integration.test_http_intake import AGENCIES_YAML, SECRET
+from tests.integration.test_http_intake import registry_for
 
 
 @dataclass
@@ -44,8 +43,7 @@ class LiveIntake:
 def live_intake(settings: Settings, database_url: str) -> Iterator[LiveIntake]:
     """Serve the intake app on a free 127.0.0.1 port in a thread with its own event loop."""
     with real_intake(settings, database_url) as intake:
-        agencies = AgencyRegistry(load_agencies(AGENCIES_YAML, env={"IT_POLICE_HMAC": SECRET}),
-                                  max_age_s=settings.intake_signature_max_age_s)
+        agencies = registry_for(settings, intake)
         loop = asyncio.new_event_loop()
         runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600))
         loop.run_until_complete(runner.setup())

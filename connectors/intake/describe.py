@@ -28,13 +28,14 @@ _EVENT_TYPES = frozenset(t for types in EVENT_TYPES.values() for t in types)
 
 @cache
 def contract_names() -> frozenset[str]:
-    """Every field name of every source topic's schema (and the batch wrapper), safe to keep in clear."""
+    """Every field name and enum symbol of every source topic's schema (and the batch wrapper): safe in clear."""
     names = {"records", NAME_FIELD, HASH_FIELD, "(record)", "row", "file", "<key>"}
     stack: list[Any] = [schema_for(topic) for topic in SOURCE_TOPICS]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             names.update(f["name"] for f in node.get("fields", ()) if isinstance(f, dict))
+            names.update(s for s in node.get("symbols", ()) if isinstance(s, str))
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)

@@ -174,7 +174,8 @@ class SqlPoller:
     def _submit(self, row: Any) -> IntakeOutcome:
         values = {name: _as_text(row[name]) for name in row.keys()}
         mapping = self.source.mapping
-        key = ascii(values[self.source.key])[:120]  # the key value as text safe anywhere (it may hold anything)
+        key = values[self.source.key]
+        key = (key if isinstance(key, str) and key.isascii() and key.isprintable() else ascii(key))[:120]
         origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={key}")
         raw = json.dumps(values, ensure_ascii=True, sort_keys=True, default=bytes.hex).encode("ascii")
         columns = RowColumns(values, dropped=frozenset(mapping.drop) & set(values))

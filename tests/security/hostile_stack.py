@@ -6,7 +6,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +28,11 @@ class LiveIntake:
     intake: Intake
     settings: Settings
 
-    def post(self, topic: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        """POST and return (status, parsed JSON body or None)."""
-        request = urllib.request.Request(f"{self.url}/v1/topics/{topic}/events", data=body, headers=headers,
-                                         method="POST")
+    def post(self, topic: str, body: bytes, headers: Mapping[str, str | bytes]) -> tuple[int, Any]:
+        """POST and return (status, parsed JSON body or None); bytes header values are sent as they are."""
+        request = urllib.request.Request(f"{self.url}/v1/topics/{topic}/events", data=body, method="POST")
+        for name, value in headers.items():
+            request.add_header(name, value)  # type: ignore[arg-type] - http.client sends bytes values unchanged
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")

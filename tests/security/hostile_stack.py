@@ -46,7 +46,8 @@ def live_intake(settings: Settings, database_url: str) -> Iterator[LiveIntake]:
     with real_intake(settings, database_url) as intake:
         agencies = registry_for(settings, intake)
         loop = asyncio.new_event_loop()
-        runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600))
+        # access_log=None as `drive-alerts intake` runs it: an access log would keep request paths
+        runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600), access_log=None)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())

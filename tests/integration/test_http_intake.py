@@ -371,3 +371,10 @@ async def test_readiness_is_503_when_the_database_is_unreachable(stack: Stack, t
         response = await test_client.get("/readyz")
         assert (response.status, await response.json()) == (
             503, {"status": "unavailable", "reason": "database unreachable (OperationalError)"})
+        # The one real 503 of a POST: the intake's own database is down (retry later), never the client's input.
+        broken_agencies = AgencyRegistry(load_agencies(AGENCIES_YAML, env={}), replays=intake_replay_guard(engine, 300))
+        app_down = make_app(stack.settings, broken, broken_agencies, republish_every_s=3600)
+        async with TestClient(TestServer(app_down, host="127.0.0.1")) as down:
+            response = await down.post("/v1/topics/incident/events", json=incident(), headers=bearer())
+            assert response.status == 503 and response.headers["Retry-After"] == "5"
+            assert (await response.json())["code"] == "UNAVAILABLE"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
@@ -15,7 +16,7 @@ from connectors.intake.journal import Journal
 from connectors.intake.pseudonymise import NameHasher
 from connectors.intake.publisher import RecordPublisher
 from connectors.intake.sealed import DeadLetterVault, Sealer
-from connectors.intake.submit import Intake, Origin, canonical_json, record_key
+from connectors.intake.submit import Intake, IntakeUnavailable, Origin, canonical_json, record_key
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.codec import AvroCodec
@@ -244,3 +245,40 @@ def test_unpublished_row_is_republished_exactly_once(journal: Journal, codec: Av
 def test_canonical_json_is_order_independent() -> None:
     """The content hash input does not depend on key order."""
     assert canonical_json({"a": 1, "b": [1, 2]}) == canonical_json({"b": [1, 2], "a": 1})
+
+
+class PickyCodec(AvroCodec):
+    """The real codec, failing the way an unforeseen input would (OverflowError) for one event id."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__(prefix=PREFIX)
+        self.poison = poison
+
+    def encode(self, topic: str, datum: Any) -> bytes:
+        if isinstance(datum, dict) and datum.get("event_id") == self.poison:
+            raise OverflowError("date value out of range")
+        return super().encode(topic, datum)
+
+
+def test_an_unexpected_failure_refuses_that_record_only(journal: Journal, hasher: NameHasher,
+                                                        producer: MemoryProducer) -> None:
+    """A record the intake fails to process for an unforeseen reason is refused PROCESSING_FAILED (dead letter,
+    replayable) instead of raising; the next record is accepted."""
+    poison, fine = incident(), incident()
+    intake = make_intake(journal, PickyCodec(poison["event_id"]), hasher, producer)
+    outcome = intake.submit("incident", poison, POLICE)
+    assert (outcome.status, outcome.code) == ("rejected", "PROCESSING_FAILED")
+    assert "OverflowError" in (outcome.reason or "")
+    assert intake.submit("incident", fine, POLICE).status == "accepted"
+    [letter] = dead_letters(producer, PickyCodec(""))
+    assert letter["reason"] == "PROCESSING_FAILED" and json.loads(sealed_raw(intake, letter)) == poison
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable_not_a_refusal(tmp_path: Path, codec: AvroCodec,
+                                                                        hasher: NameHasher,
+                                                                        producer: MemoryProducer) -> None:
+    """The journal's database missing: IntakeUnavailable (the HTTP intake answers 503), and no dead letter."""
+    journal = Journal(sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db"))
+    with pytest.raises(IntakeUnavailable):
+        make_intake(journal, codec, hasher, producer).submit("incident", incident(), POLICE)
+    assert producer.sent == []

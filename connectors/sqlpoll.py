@@ -179,13 +179,13 @@ class SqlPoller:
         origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={key}")
         raw = json.dumps(values, ensure_ascii=True, sort_keys=True, default=bytes.hex).encode("ascii")
         columns = RowColumns(values, dropped=frozenset(mapping.drop) & set(values))
+        name = standard_fields(mapping, values)[0].get("person_name")
+        names = [name] if isinstance(name, str) and name.strip() else []
         cells, name_columns = read_cells(mapping, values)
         if flaws := cell_flaws(cells, self.max_cell_chars, name_columns):
             code, errors = flaw_summary(flaws)
             return self.intake.refuse(origin, raw, "a value cannot be read", errors, mapping.topic,
-                                      "application/json", code=code, columns=columns)
-        name = standard_fields(mapping, values)[0].get("person_name")
-        names = [name] if isinstance(name, str) and name.strip() else []
+                                      "application/json", clear_names=names, code=code, columns=columns)
         try:
             mapped = map_row(mapping, values)
         except RowRejected as rejected:

@@ -113,8 +113,9 @@ async def _signed_params(deps: WebhookDeps, request: web.Request) -> Any:
         return await _refuse(deps, request, "MISSING_SIGNATURE")
     if not deps.validator.validate(external_url(deps.settings, request), params, signature):
         return await _refuse(deps, request, "BAD_SIGNATURE")
-    token = _replay_token(signature, params)
-    if not await deps.in_db(lambda _s: deps.replays.first_use(token, deps.now())):
+    first = await asyncio.get_running_loop().run_in_executor(
+        deps.executor, deps.replays.first_use, _replay_token(signature, params), deps.now())
+    if not first:
         return await _refuse(deps, request, "REPLAYED")
     return params
 

@@ -16,7 +16,7 @@ from connectors.sqlpoll import SqlPoller, SqlSource
 from runtime.db import make_engine
 from tests.integration.intake_wiring import read_records, real_intake
 from tests.integration.test_filedrop import HEADER, drop, incident_line
-from tests.integration.test_sqlpoll import COLUMNS, T0, feed, insert
+from tests.integration.test_sqlpoll import T0, agency_table, feed, insert
 
 pytestmark = pytest.mark.integration
 
@@ -60,10 +60,7 @@ def test_filedrop_refuses_each_hostile_row_alone(settings: Any, sqlite_url: str,
 def test_sqlpoll_refuses_each_hostile_row_alone_and_moves_on(settings: Any, sqlite_url: str, tmp_path: Path) -> None:
     """Oversized, NUL, bidi and non-UTF-8 values refuse their row only; the mark passes them; good rows flow."""
     engine = make_engine(f"sqlite:///{tmp_path / 'agency.db'}")
-    table = sa.Table("da_incidents", sa.MetaData(), *[
-        sa.Column(c, sa.Integer, primary_key=True) if c == "incident_row_id" else
-        sa.Column(c, sa.DateTime) if c in ("updated_at", "occurred") else sa.Column(c, sa.String(100)) for c in COLUMNS])
-    table.create(engine)
+    table = agency_table(engine)
     for row_id in range(1, 7):
         insert(engine, table, row_id, T0 + timedelta(minutes=row_id))
     with engine.begin() as conn:

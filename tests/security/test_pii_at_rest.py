@@ -25,7 +25,7 @@ from tests.fakes.delivery_samples import CM, PHONES
 from tests.fakes.fixtures import twilio_server  # noqa: F401 - fixture
 from tests.integration.test_filedrop import HEADER, drop, incident_line
 from tests.integration.test_http_intake import POLICE_KEY, incident
-from tests.integration.test_sqlpoll import COLUMNS, T0, feed
+from tests.integration.test_sqlpoll import T0, agency_table, feed
 from tests.integration.webhooks_harness import running_webhooks
 from tests.kafka_helpers import read_topic
 from tests.security.hostile_stack import LiveIntake, live_intake
@@ -68,10 +68,7 @@ def _filedrop(live: LiveIntake, root: Path) -> list[str]:
 
 def _sqlpoll(live: LiveIntake, agency_db: Path) -> int:
     engine = make_engine(f"sqlite:///{agency_db}")
-    table = sa.Table("da_incidents", sa.MetaData(), *[
-        sa.Column(c, sa.Integer, primary_key=True) if c == "incident_row_id" else
-        sa.Column(c, sa.DateTime) if c in ("updated_at", "occurred") else sa.Column(c, sa.String(100)) for c in COLUMNS])
-    table.create(engine)
+    table = agency_table(engine)
     with engine.begin() as conn:
         for row_id, offence, force in [(1, "??", "MPS"), (2, "ASLT", "M\x00PS"), (3, "ASLT", "MPS")]:
             conn.execute(table.insert().values(

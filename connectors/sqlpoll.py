@@ -20,9 +20,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
+from connectors.intake.guards import cell_flaws, flaw_summary
+from connectors.intake.refused import RowColumns
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import sqlpoll_watermarks
-from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.mappings import RowRejected, map_row, read_cells, standard_fields
 from connectors.mappings.config import FeedMapping
 from runtime.settings import Settings
 
@@ -75,15 +77,24 @@ def reflect_source(engine: Engine, source: SqlSource) -> tuple[sa.Table, list[sa
     return table, [table.c[c] for c in wanted]
 
 
-def _as_text(value: Any) -> str | None:
-    """A database value as the text a mapping reads (ISO for times; aware times keep their offset)."""
-    if value is None:
-        return None
+def _lenient_text(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite text read with surrogateescape, so bad UTF-8 shows up as a cell flaw instead of a failed fetch."""
+    dbapi_connection.text_factory = lambda data: data.decode("utf-8", "surrogateescape")
+
+
+def _as_text(value: Any) -> Any:
+    """A database value as the text a mapping reads (ISO for times; aware times keep their offset; bytes stay)."""
+    if value is None or isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value) if value is not None else None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
+
+
+def _mark_text(value: Any) -> str | None:
+    return str(value) if isinstance(value, bytes) else _as_text(value)
 
 
 def _from_text(text: str, column: sa.Column) -> Any:
@@ -105,12 +116,16 @@ class SqlPoller:
     """Polls one SQL source into the intake, keeping its high-water mark in sqlpoll_watermarks."""
 
     def __init__(self, source_engine: Engine, source: SqlSource, intake: Intake, watermarks_engine: Engine,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, max_cell_chars: int = 1000) -> None:
         self.engine = source_engine
         self.source = source
         self.intake = intake
         self.watermarks = watermarks_engine
         self.batch_size = batch_size
+        self.max_cell_chars = max_cell_chars
+        if source_engine.dialect.name == "sqlite":  # a row of bad UTF-8 must refuse that row, not the whole batch
+            sa.event.listen(source_engine, "connect", _lenient_text)
+            source_engine.dispose()
         self.table, self.selected = reflect_source(source_engine, source)
         self.wm_col = self.table.c[source.watermark]
         self.key_col = self.table.c[source.key]
@@ -159,19 +174,27 @@ class SqlPoller:
     def _submit(self, row: Any) -> IntakeOutcome:
         values = {name: _as_text(row[name]) for name in row.keys()}
         mapping = self.source.mapping
-        origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={values[self.source.key]}")
-        raw = json.dumps(values, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        key = values[self.source.key]
+        key = (key if isinstance(key, str) and key.isascii() and key.isprintable() else ascii(key))[:120]
+        origin = Origin("sqlpoll", mapping.agency, f"sql:{self.source.table}#{self.source.key}={key}")
+        raw = json.dumps(values, ensure_ascii=True, sort_keys=True, default=bytes.hex).encode("ascii")
+        columns = RowColumns(values, dropped=frozenset(mapping.drop) & set(values))
         name = standard_fields(mapping, values)[0].get("person_name")
         names = [name] if isinstance(name, str) and name.strip() else []
+        cells, name_columns = read_cells(mapping, values)
+        if flaws := cell_flaws(cells, self.max_cell_chars, name_columns):
+            code, errors = flaw_summary(flaws)
+            return self.intake.refuse(origin, raw, "a value cannot be read", errors, mapping.topic,
+                                      "application/json", clear_names=names, code=code, columns=columns)
         try:
             mapped = map_row(mapping, values)
         except RowRejected as rejected:
             return self.intake.refuse(origin, raw, "mapping failed", rejected.errors, mapping.topic,
-                                      "application/json", clear_names=names, code="MAPPING_FAILED")
-        return self.intake.submit(mapping.topic, mapped.record, origin, raw=raw, clear_names=names)
+                                      "application/json", clear_names=names, code="MAPPING_FAILED", columns=columns)
+        return self.intake.submit(mapping.topic, mapped.record, origin, raw=raw, clear_names=names, columns=columns)
 
     def _save_mark(self, value: Any, key: Any) -> None:
-        fields = {"last_value": _as_text(value), "last_key": _as_text(key), "updated_at": datetime.now(UTC)}
+        fields = {"last_value": _mark_text(value), "last_key": _mark_text(key), "updated_at": datetime.now(UTC)}
         table = sqlpoll_watermarks
         with self.watermarks.begin() as conn:
             updated = conn.execute(table.update().where(table.c.source == self.source.name).values(**fields))

@@ -156,7 +156,7 @@ def signal_stop() -> threading.Event:
 def http_intake(settings: Settings) -> Iterator[web.Application]:
     """The HTTP intake's aiohttp application (with /metrics), over an intake process."""
     with intake_process(settings) as (intake, base):
-        app = make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings))
+        app = make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings, intake.journal.engine))
         add_metrics_route(app)
         yield app
 
@@ -168,7 +168,8 @@ def filedrop(settings: Settings, *, once: bool = False) -> Iterator[FileDrop]:
     with intake_process(settings, metrics_port=port) as (intake, base):
         bound = base.settings
         yield FileDrop(filedrop_root(bound), intake, feed_mappings(bound), bound.filedrop_poll_s,
-                       max_bytes=bound.filedrop_max_bytes, settle_s=bound.filedrop_settle_s)
+                       max_bytes=bound.filedrop_max_bytes, settle_s=bound.filedrop_settle_s,
+                       max_cell_chars=bound.connector_max_cell_chars)
 
 
 @contextmanager
@@ -180,7 +181,7 @@ def sqlpoll(settings: Settings) -> Iterator[list[SqlPoller]]:
         engines = {url: make_engine(url) for url in {source_url(settings, m) for m in feeds}}
         try:
             yield [SqlPoller(engines[source_url(settings, m)], SqlSource.from_mapping(m), intake, base.engine,
-                             settings.sqlpoll_batch_size) for m in feeds]
+                             settings.sqlpoll_batch_size, settings.connector_max_cell_chars) for m in feeds]
         finally:
             for engine in engines.values():
                 engine.dispose()

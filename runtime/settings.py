@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_NAME_HASH_KEY = "drive-alerts-development-key-change-me"
+DEV_DEAD_LETTER_KEY = "drive-alerts-development-dead-letter-key-change-me"
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
 
     # --- personal data
     name_hash_key: SecretStr = Field(SecretStr(DEV_NAME_HASH_KEY), description="Key of the keyed hash that replaces names at the door (secret; set it in production).")
+    dead_letter_key: SecretStr = Field(SecretStr(DEV_DEAD_LETTER_KEY), description="Key that encrypts the raw bytes of refused records (dead letters, files under failed/); secret: only the dead-letter operators and the connectors hold it. Set it in production.")
+    dead_letter_retention_days: float = Field(30.0, gt=0, description="Days the encrypted raw bytes of a dead letter or refused file are kept; after that only the record's description (field names, types, lengths, fingerprints) stays.")
 
     # --- connectors
     intake_host: str = Field("127.0.0.1", description="Address the HTTP intake listens on.")
@@ -62,6 +65,7 @@ class Settings(BaseSettings):
     filedrop_settle_s: float | None = Field(None, description="A dropped file without a .done marker is read once unchanged this long; default filedrop_poll_s.")
     sqlpoll_source_url: SecretStr | None = Field(None, description="SQLAlchemy URL of the agency database polled by SQL feeds without url_env (secret: may hold a password).")
     sqlpoll_batch_size: int = Field(500, description="Most rows read from one SQL source per poll.")
+    connector_max_cell_chars: int = Field(1000, ge=1, description="Longest cell (file drop) or column value (SQL polling) a feed reads; a longer one refuses its row.")
 
     # --- streams (correlation engine)
     stream_fetch_max_wait_ms: int = Field(100, description="Streams: longest a Kafka fetch waits for data (ms); Tansu holds every fetch this long, so it bounds latency. Keep >= 100.")

@@ -1,4 +1,9 @@
-"""Dead-letter tooling: list and show journaled dead letters, replay them through the intake once each."""
+"""Dead-letter tooling: list and show journaled dead letters, replay them through the intake once each.
+
+A dead letter written since 0006 holds a description of the record in clear and its raw bytes sealed in
+dead_letter_payloads; replay opens the sealed record with DRIVE_DEAD_LETTER_KEY while its retention lasts.
+Older dead letters still hold their raw bytes in the record itself and replay as before.
+"""
 from __future__ import annotations
 
 import csv
@@ -15,7 +20,9 @@ from sqlalchemy.engine import Engine
 
 from connectors.dead_letters.store import dead_letter_replays
 from connectors.filedrop.rows import CSV_TYPE
+from connectors.intake.describe import DESCRIPTION_TYPE
 from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD
+from connectors.intake.sealed import DeadLetterVault, SealBroken, SealedRecord
 from connectors.intake.publisher import DEAD_LETTER_TOPIC
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import intake_journal
@@ -45,6 +52,11 @@ class StoredDeadLetter:
     refused_at: datetime
     replay_status: str | None = None
 
+    @property
+    def sealed(self) -> bool:
+        """True when the raw bytes are sealed in the vault (raw holds the description)."""
+        return self.content_type == DESCRIPTION_TYPE
+
     def summary(self) -> dict[str, Any]:
         """Everything but the raw payload (the list view)."""
         return {"dead_letter_id": self.dead_letter_id, "refused_at": self.refused_at.isoformat(),
@@ -67,9 +79,24 @@ class ReplayResult:
 class DeadLetterStore:
     """Reads dead letters from the intake journal and records which were replayed."""
 
-    def __init__(self, engine: Engine, codec: Any) -> None:
+    def __init__(self, engine: Engine, codec: Any, vault: DeadLetterVault | None = None) -> None:
         self.engine = engine
         self.codec = codec
+        self.vault = vault
+
+    def payload(self, dead: StoredDeadLetter) -> SealedRecord:
+        """The raw record of a dead letter: opened from the vault, or (older dead letters) as it holds it."""
+        if not dead.sealed:
+            return SealedRecord(dead.raw, dead.content_type)
+        if self.vault is None:
+            raise Unreplayable("the raw record is sealed and no vault (DRIVE_DEAD_LETTER_KEY) is at hand")
+        try:
+            found = self.vault.open(dead.dead_letter_id)
+        except SealBroken as broken:
+            raise Unreplayable(f"the sealed raw record cannot be opened: {broken}") from broken
+        if found is None:
+            raise Unreplayable("the raw record was not kept (body withheld) or is past DRIVE_DEAD_LETTER_RETENTION_DAYS")
+        return found
 
     def list(self, since: datetime | None = None, reason: str | None = None) -> list[StoredDeadLetter]:
         """Dead letters in journal order, optionally only those refused since a time or with one reason code."""
@@ -146,27 +173,28 @@ class Resubmitter:
         self.mappings = list(mappings)
         self.filedrop_root = filedrop_root
 
-    def rebuild(self, dead: StoredDeadLetter) -> Resubmission:
-        """The resubmission of a dead letter, or Unreplayable."""
+    def rebuild(self, dead: StoredDeadLetter, store: DeadLetterStore) -> Resubmission:
+        """The resubmission of a dead letter (its raw record from the store), or Unreplayable."""
         if dead.reason in NOT_REPLAYABLE:
             raise Unreplayable(f"{dead.reason} dead letters stay refused")
         if dead.intended_topic is None:
             raise Unreplayable("no intended topic")
         if any(e.path == HASH_FIELD for e in dead.errors):
             raise Unreplayable("the sender supplied name_hash itself; only hashes made at the door are trusted")
+        payload = store.payload(dead)
         if dead.connector == "http":
-            record = self._json_object(dead.raw)
+            record = self._json_object(payload.data)
             if isinstance(record.get("records"), list):
                 raise Unreplayable("a whole batch was refused; agencies re-send batches")
-            return Resubmission(dead.intended_topic, record, dead.raw, dead.content_type)
+            return Resubmission(dead.intended_topic, record, payload.data, payload.content_type)
         mapping = self._mapping(dead)
-        values = self._row_values(dead)
+        values = self._row_values(dead, payload)
         try:
             mapped = map_row(mapping, values)
         except RowRejected as rejected:
             raise Unreplayable("still fails the current mapping: " +
                                "; ".join(f"{e.path}: {e.message}" for e in rejected.errors[:3])) from rejected
-        return Resubmission(mapping.topic, _rehash(mapped.record), dead.raw, dead.content_type)
+        return Resubmission(mapping.topic, _rehash(mapped.record), payload.data, payload.content_type)
 
     @staticmethod
     def _json_object(raw: bytes) -> dict[str, Any]:
@@ -191,11 +219,14 @@ class Resubmitter:
             raise Unreplayable("no current feed mapping matches where it came from")
         return found[0]
 
-    def _row_values(self, dead: StoredDeadLetter) -> dict[str, Any]:
-        if dead.content_type != CSV_TYPE:
-            return self._json_object(dead.raw)
-        header = self._csv_header(dead)
-        cells = next(csv.reader(io.StringIO(dead.raw.decode("utf-8"))), None)
+    def _row_values(self, dead: StoredDeadLetter, payload: SealedRecord) -> dict[str, Any]:
+        if payload.content_type != CSV_TYPE:
+            return self._json_object(payload.data)
+        header = list(payload.header) or self._csv_header(dead)
+        try:
+            cells = next(csv.reader(io.StringIO(payload.data.decode("utf-8"))), None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise Unreplayable("CSV row is not readable UTF-8 CSV") from exc
         if cells is None or len(cells) != len(header):
             raise Unreplayable("CSV row does not fit the file's header")
         return dict(zip(header, cells))
@@ -220,7 +251,7 @@ def replay(dead_letters: Iterable[StoredDeadLetter], store: DeadLetterStore, reb
             results.append(ReplayResult(dead.dead_letter_id, "skipped", detail=f"already replayed: {dead.replay_status}"))
             continue
         try:
-            again = rebuild.rebuild(dead)
+            again = rebuild.rebuild(dead, store)
         except Unreplayable as exc:
             results.append(ReplayResult(dead.dead_letter_id, "not-replayable", detail=str(exc)))
             continue

@@ -5,8 +5,10 @@ Conventions (see connectors/mappings/sample_config/README.md):
   (default poll_s). Write under a hidden or `.tmp`/`.part` name and rename into place.
 - Only plain regular files directly in incoming/ are read: hidden names, symlinks, hard-linked
   files, directories and anything resolving outside the root are refused with a logged reason.
-- After all rows are submitted and flushed the file moves to done/ (every row accepted or
-  duplicate) or failed/ (any row refused, or the file unusable), with `<file>.report.json`.
+- After all rows are submitted and flushed `<file>.report.json` goes to done/ (every row accepted
+  or duplicate) or failed/ (any row refused, or the file unusable). The extract itself is not kept
+  in clear: under done/ it is deleted (its rows are in the journal), under failed/ it is kept only
+  sealed as `<file>.sealed` (DRIVE_DEAD_LETTER_KEY) until the dead-letter retention ends.
 - Crash safety: event ids are deterministic and the intake journals by event id, so processing
   the same file again after a crash publishes only rows not yet published.
 """
@@ -23,9 +25,12 @@ from typing import Any
 
 import structlog
 
-from connectors.filedrop.rows import FileProblem, SourceRow, content_type, read_rows
+from connectors.filedrop.rows import CSV_TYPE, FileProblem, SourceRow, content_type, read_rows
+from connectors.intake.guards import cell_flaws, flaw_summary
+from connectors.intake.refused import RowColumns
+from connectors.intake.sealed import SEALED_SUFFIX, purge_sealed_files
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
-from connectors.mappings import RowRejected, map_row, standard_fields
+from connectors.mappings import RowRejected, map_row, read_cells, standard_fields
 from connectors.mappings.config import FeedMapping
 from schemas.jsonform import FieldError
 
@@ -60,13 +65,14 @@ class FileDrop:
     """Watches every agency's incoming/ folder and feeds complete extracts to the intake."""
 
     def __init__(self, root: Path, intake: Intake, mappings: list[FeedMapping], poll_s: float,
-                 max_bytes: int = DEFAULT_MAX_BYTES, settle_s: float | None = None) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, settle_s: float | None = None, max_cell_chars: int = 1000) -> None:
         self.root = root.resolve()
         self.intake = intake
         self.mappings = [m for m in mappings if m.files]
         self.poll_s = poll_s
         self.settle_s = poll_s if settle_s is None else settle_s
         self.max_bytes = max_bytes
+        self.max_cell_chars = max_cell_chars
         self._refused: set[str] = set()
         for agency in self.agencies:
             if (self.root / agency).is_symlink():
@@ -140,6 +146,11 @@ class FileDrop:
     def run_once(self) -> list[FileReport]:
         """Process every ready file once; a file whose processing fails (e.g. database down) stays for later."""
         reports = []
+        retention_days = self.intake.vault.retention.total_seconds() / 86400
+        for agency in self.agencies:
+            failed = self.root / agency / "failed"
+            if failed.is_dir() and not failed.is_symlink():
+                purge_sealed_files(failed, retention_days, time.time())
         for agency, path in self.ready_files():
             try:
                 reports.append(self.process_file(agency, path))
@@ -195,32 +206,44 @@ class FileDrop:
         origin = Origin("filedrop", agency, f"{agency}/{file_name}#row={row.number}")
         kind = content_type(file_name)
         outcome = self._submit_row(origin, mapping, row, kind)
-        return {"row": row.number, "status": outcome.status, "event_id": outcome.event_id,
-                "errors": _errors_json(outcome.errors) or ([{"path": "", "message": outcome.reason}]
-                                                           if outcome.reason else [])}
+        errors = list(outcome.errors) or ([FieldError("", outcome.reason)] if outcome.reason else [])
+        # The report stays on disk: its errors are scrubbed like a dead letter's (no value, no unknown name).
+        scrubbed = self.intake.dead_letters.describer.errors(errors, row.values or (), row.values)
+        return {"row": row.number, "status": outcome.status, "code": outcome.code,
+                "event_id": outcome.event_id if outcome.status in ("accepted", "duplicate") else None,
+                "errors": _errors_json(scrubbed)}
 
     def _submit_row(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str) -> IntakeOutcome:
         if row.values is None:
             return self.intake.refuse(origin, row.raw, row.problem or "unreadable row",
                                       (FieldError("row", row.problem or "unreadable row"),), mapping.topic, kind)
         names = _clear_names(mapping, row.values)
+        columns = RowColumns(row.values, tuple(row.values) if kind == CSV_TYPE else (),
+                             frozenset(mapping.drop) & set(row.values))
+        cells, name_columns = read_cells(mapping, row.values)
+        if flaws := cell_flaws(cells, self.max_cell_chars, name_columns):
+            code, errors = flaw_summary(flaws)
+            return self.intake.refuse(origin, row.raw, "a cell cannot be read", errors, mapping.topic, kind,
+                                      clear_names=names, code=code, columns=columns)
         try:
             mapped = map_row(mapping, row.values)
         except RowRejected as rejected:
             return self.intake.refuse(origin, row.raw, "mapping failed", rejected.errors, mapping.topic, kind,
-                                      clear_names=names, code="MAPPING_FAILED")
+                                      clear_names=names, code="MAPPING_FAILED", columns=columns)
         return self.intake.submit(mapping.topic, mapped.record, origin, raw=row.raw, content_type=kind,
-                                  clear_names=names)
+                                  clear_names=names, columns=columns)
 
     def _finish(self, agency: str, path: Path, report: FileReport) -> None:
-        """Write the report, then move the file (report first: a crash in between leaves both to retry)."""
+        """Write the report, seal a failed file, then remove the original (a crash in between leaves it to retry)."""
         target_dir = self.root / agency / report.status
         target = _free_name(target_dir / path.name)
         report_path = target_dir / f"{target.name}.report.json"
         temporary = target_dir / f".{report_path.name}.tmp"
-        temporary.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=True), encoding="utf-8")
         os.replace(temporary, report_path)
-        os.replace(path, target)
+        if report.status == "failed":
+            self.intake.vault.sealer.seal_file(path, target.with_name(target.name + SEALED_SUFFIX))
+        path.unlink()
         (path.parent / f"{path.name}.done").unlink(missing_ok=True)
 
 
@@ -231,9 +254,9 @@ def _clear_names(mapping: FeedMapping, values: dict[str, Any]) -> list[str]:
 
 
 def _free_name(target: Path) -> Path:
-    """target, or target with .1, .2 ... appended when a file of that name was already moved there."""
+    """target, or target with .1, .2 ... appended when a file of that name was already handled there."""
     candidate, counter = target, 0
-    while candidate.exists():
+    while (candidate.parent / f"{candidate.name}.report.json").exists():
         counter += 1
         candidate = target.with_name(f"{target.name}.{counter}")
     return candidate

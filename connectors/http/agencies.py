@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import time
-from collections import OrderedDict
+from datetime import UTC, datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,16 +16,18 @@ from typing import Any
 
 import structlog
 import yaml
+from sqlalchemy.engine import Engine
 
+from runtime.replay_guard import ReplayGuard
 from runtime.settings import Settings
 from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS
 
 log = structlog.get_logger("connectors.http.agencies")
 
 DEV_AGENCIES_RESOURCE = "agencies.dev.yaml"
-REPLAY_CACHE_SIZE = 100_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SIGNATURE = re.compile(r"^v1=([0-9a-fA-F]{64})$")
+_UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")  # ASCII digits only: str.isdigit() also takes fullwidth and other digits
 
 
 @dataclass(frozen=True)
@@ -111,25 +113,9 @@ def load_agencies(text: str, env: Mapping[str, str] | None = None) -> list[Agenc
     return agencies
 
 
-class ReplayCache:
-    """Signatures seen within the replay window; bounded (oldest forgotten first)."""
-
-    def __init__(self, max_age_s: float, max_entries: int = REPLAY_CACHE_SIZE) -> None:
-        self.max_age_s = max_age_s
-        self.max_entries = max_entries
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_use(self, signature: str, now: float) -> bool:
-        """Remember the signature; False when it was already seen inside the window."""
-        with self._lock:
-            while self._seen and (next(iter(self._seen.values())) < now - 2 * self.max_age_s
-                                  or len(self._seen) >= self.max_entries):
-                self._seen.popitem(last=False)
-            if signature in self._seen:
-                return False
-            self._seen[signature] = now
-            return True
+def intake_replay_guard(engine: Engine, max_age_s: int) -> ReplayGuard:
+    """The durable guard of signed intake requests: a signature is remembered for twice the timestamp window."""
+    return ReplayGuard(engine, "intake-hmac", 2 * max_age_s)
 
 
 class RateLimiter:
@@ -157,23 +143,28 @@ class RateLimiter:
 class AgencyRegistry:
     """The agencies and how a request proves it comes from one of them."""
 
-    def __init__(self, agencies: list[Agency], *, max_age_s: int = 300,
+    def __init__(self, agencies: list[Agency], *, replays: ReplayGuard, max_age_s: int = 300,
                  clock: Callable[[], float] = time.time) -> None:
         self.agencies = {a.id: a for a in agencies}
         self.max_age_s = max_age_s
         self._clock = clock
-        self._replays = ReplayCache(max_age_s)
+        self._replays = replays  # durable: a signature stays used across restarts (2 x max_age_s window)
         self.rate_limiter = RateLimiter()
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> AgencyRegistry:
-        """The registry of settings.agencies_file, or the built-in development agencies when unset."""
+    def from_settings(cls, settings: Settings, engine: Engine, env: Mapping[str, str] | None = None) -> AgencyRegistry:
+        """The registry of settings.agencies_file (or the built-in development agencies), its replay guard on engine."""
         if settings.agencies_file is None:
             log.warning("agencies.development_default", hint="built-in development agencies; set DRIVE_AGENCIES_FILE")
             text = (resources.files("connectors.http") / DEV_AGENCIES_RESOURCE).read_text("utf-8")
         else:
             text = Path(settings.agencies_file).read_text("utf-8")
-        return cls(load_agencies(text, env), max_age_s=settings.intake_signature_max_age_s)
+        max_age = settings.intake_signature_max_age_s
+        return cls(load_agencies(text, env), replays=intake_replay_guard(engine, max_age), max_age_s=max_age)
+
+    def known(self, agency_id: str | None) -> str | None:
+        """The id if it names a registered agency, else None (a claimed id may be anything, even a name)."""
+        return agency_id if agency_id is not None and agency_id in self.agencies else None
 
     def get(self, agency_id: str) -> Agency | None:
         """The agency of an id, or None."""
@@ -196,8 +187,15 @@ class AgencyRegistry:
             return self._by_signature(claimed, lowered.get("x-drive-timestamp"), lowered.get("x-drive-signature"), body)
         return AuthError(401, "missing credentials: send Authorization: Bearer <api key> or an X-Drive-Signature")
 
+    def by_api_key_only(self, headers: Mapping[str, str]) -> Agency | None:
+        """The agency of a valid Bearer key, without the body (a body too large to read is never signed-checked)."""
+        authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        scheme, _, key = authorization.partition(" ")
+        found = self._by_api_key(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        return found if isinstance(found, Agency) else None
+
     def _by_api_key(self, key: str) -> Agency | AuthError:
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         found: tuple[Agency, ApiKey] | None = None
         # compare against every key (constant time each) so timing does not tell which agency is close
         for agency in self.agencies.values():
@@ -221,8 +219,8 @@ class AgencyRegistry:
             return AuthError(401, "unknown agency")
         if match is None:
             return AuthError(401, "X-Drive-Signature must be 'v1=<hex hmac-sha256>'")
-        if not timestamp.isdigit():
-            return AuthError(401, "X-Drive-Timestamp must be unix seconds")
+        if not _UNIX_SECONDS.match(timestamp):
+            return AuthError(401, "X-Drive-Timestamp must be unix seconds in ASCII digits")
         now = self._clock()
         if abs(now - int(timestamp)) > self.max_age_s:
             return AuthError(401, "signature timestamp outside the allowed window")
@@ -232,6 +230,6 @@ class AgencyRegistry:
                  and hmac.compare_digest(hmac.new(s.secret, message, hashlib.sha256).hexdigest(), given)]
         if not valid:
             return AuthError(401, "invalid signature")
-        if not self._replays.first_use(f"{agency.id}:{given}", now):
+        if not self._replays.first_use(f"{agency.id}:{given}", datetime.fromtimestamp(now, UTC)):
             return AuthError(401, "signature already used (replay)")
         return agency

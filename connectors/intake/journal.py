@@ -1,4 +1,4 @@
-"""The intake journal: every accepted record, keyed by event_id, durable before it is published."""
+"""The intake journal: every accepted record, keyed by (agency, event_id), durable before it is published."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -42,33 +42,35 @@ def _entry(row: RowMapping) -> JournalEntry:
 
 
 class Journal:
-    """Insert-or-get by event_id (race-safe), mark rows published, list what is still pending."""
+    """Insert-or-get by (agency, event_id) (race-safe), mark rows published, list what is still pending."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def record(self, entry: JournalEntry) -> tuple[JournalEntry, bool]:
-        """Store the entry unless its event_id exists; returns (stored row, True if this call inserted it)."""
+        """Store the entry unless its agency already used its event_id; returns (stored row, True if inserted)."""
         values = {k: v for k, v in entry.__dict__.items() if k != "seq"}
         try:
             with self.engine.begin() as conn:
                 seq = conn.execute(intake_journal.insert().values(**values)).inserted_primary_key[0]
             return replace(entry, seq=seq), True
         except IntegrityError:
-            existing = self.get(entry.event_id)
-            if existing is None:  # the violation was not about event_id: a real error
+            existing = self.get(entry.event_id, entry.agency)
+            if existing is None:  # the violation was not about (agency, event_id): a real error
                 raise
             return existing, False
 
-    def get(self, event_id: str) -> JournalEntry | None:
-        """The row of an event_id, or None."""
+    def get(self, event_id: str, agency: str | None) -> JournalEntry | None:
+        """The row of an agency's event_id, or None."""
+        same_agency = intake_journal.c.agency.is_(None) if agency is None else intake_journal.c.agency == agency
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id)).mappings().first()
+            row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id, same_agency)
+                               ).mappings().first()
         return _entry(row) if row is not None else None
 
-    def mark_published(self, event_ids: Iterable[str], at: datetime | None = None) -> int:
-        """Set published_at on rows not yet marked; returns how many rows changed."""
-        ids = list(dict.fromkeys(event_ids))
+    def mark_published(self, seqs: Iterable[int], at: datetime | None = None) -> int:
+        """Set published_at on rows (by seq) not yet marked; returns how many rows changed."""
+        ids = list(dict.fromkeys(seqs))
         if not ids:
             return 0
         at = at or datetime.now(UTC)
@@ -76,7 +78,7 @@ class Journal:
         with self.engine.begin() as conn:
             for start in range(0, len(ids), _PAGE):
                 stmt = (intake_journal.update()
-                        .where(intake_journal.c.event_id.in_(ids[start:start + _PAGE]))
+                        .where(intake_journal.c.seq.in_(ids[start:start + _PAGE]))
                         .where(intake_journal.c.published_at.is_(None))
                         .values(published_at=at))
                 changed += conn.execute(stmt).rowcount

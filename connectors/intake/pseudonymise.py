@@ -37,7 +37,12 @@ class NameHasher:
         """Hex HMAC-SHA256 of the normalised name; the same person written differently hashes the same."""
         if not isinstance(name, str):
             raise TypeError("a name must be a string")
-        return hmac.new(self._key, normalise_name(name).encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, normalise_name(name).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def fingerprint(self, value: str | bytes) -> str:
+        """A short keyed fingerprint of any value (16 hex): equal values match, the value cannot be read back."""
+        data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, b"fingerprint\x00" + data, hashlib.sha256).hexdigest()[:16]
 
     def __repr__(self) -> str:
         return "NameHasher(key=***)"
@@ -84,21 +89,21 @@ def scrub_raw(raw: bytes, hasher: NameHasher, clear_names: Iterable[str] = ()) -
       column) is replaced by `name_hash:<hash>`.
     """
     try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        parsed = _UNPARSED
-    if parsed is not _UNPARSED:
-        reduced, changed = _reduce_everywhere(parsed, hasher)
+        reduced, changed = _reduce_everywhere(json.loads(raw), hasher)
         if changed:
-            raw = json.dumps(reduced, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    else:
+            raw = _compact(reduced)
+    except (ValueError, UnicodeError, RecursionError):  # not JSON, or too deep to walk: scrub the text
         raw = _NAME_MEMBER.sub(lambda m: _hash_member(m.group(1), hasher), raw)
     for name in sorted({n for n in clear_names if n}, key=len, reverse=True):
-        raw = raw.replace(name.encode("utf-8"), f"name_hash:{hasher.hash_name(name)}".encode("ascii"))
+        raw = raw.replace(name.encode("utf-8", "surrogatepass"), f"name_hash:{hasher.hash_name(name)}".encode("ascii"))
     return raw
 
 
-_UNPARSED = object()
+def _compact(value: Any) -> bytes:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escaped instead
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def _hash_member(escaped: bytes, hasher: NameHasher) -> bytes:

@@ -1,31 +1,42 @@
-"""The one path every source goes through: reduce names, validate, journal (dedupe), publish or dead-letter."""
+"""The one path every source goes through: guard, reduce names, validate, journal (dedupe), publish or dead-letter."""
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
+import re
 import threading
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import sqlalchemy as sa
 import structlog
 
+from connectors.intake.guards import flaw_summary, json_flaws
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
-from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record, scrub_raw
+from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD, NameHasher, reduce_record
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
+from connectors.intake.records import canonical_json, record_key
+from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
+from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
-from schemas.catalogue import NO_PERSON_EVENT_TYPES, SOURCE_TOPICS
+from schemas.catalogue import SOURCE_TOPICS
 from schemas.jsonform import FieldError, ValidationFailed, from_json
 
 log = structlog.get_logger("connectors.intake.submit")
 
 Status = Literal["accepted", "duplicate", "rejected", "conflict"]
+MAX_KEY_CHARS = 300  # the journal's key column
+# Failures that mean the intake cannot work now (database unreachable or locked): a 503, never a refusal.
+UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
+_ID_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+
+
+class IntakeUnavailable(RuntimeError):
+    """The intake cannot take records now (its database is unreachable); the caller should retry later."""
 
 
 @dataclass(frozen=True)
@@ -39,48 +50,17 @@ class Origin:
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    """What happened to one submitted record."""
+    """What happened to one submitted record: status, machine reason code and field errors when refused."""
 
     status: Status
     event_id: str | None
     errors: tuple[FieldError, ...] = ()
     reason: str | None = None
-
-
-def canonical_json(value: Any) -> bytes:
-    """Deterministic JSON of a datum (sorted keys; datetimes as UTC ISO; bytes as hex) for content hashes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_canonical_default).encode("utf-8")
-
-
-def _canonical_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value).isoformat(timespec="milliseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"cannot canonicalise {type(value).__name__}")
-
-
-def record_key(topic: str, record: dict[str, Any]) -> str:
-    """Kafka key of a valid JSON-form record: SCHEME:value of the first person id; case: subject or staff."""
-    if topic == "case":
-        details = record["details"]
-        if record["event_type"] in NO_PERSON_EVENT_TYPES:
-            return f"staff:{details['staff_id']}"
-        return str(details["subject_id"])
-    first = record["person_ids"][0]
-    return f"{first['scheme']}:{first['value']}"
+    code: str | None = None
 
 
 def _event_id_of(record: object) -> str | None:
-    event_id = record.get("event_id") if isinstance(record, dict) else None
-    return event_id if isinstance(event_id, str) else None
+    return record["event_id"] if isinstance(record, dict) and isinstance(record.get("event_id"), str) else None
 
 
 def _summary(errors: Iterable[FieldError]) -> str:
@@ -90,82 +70,76 @@ def _summary(errors: Iterable[FieldError]) -> str:
     return f"{len(errors)} invalid field(s): {shown}{more}"
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    """How to dead-letter the record being submitted, should it be refused."""
+
+    origin: Origin
+    raw: bytes
+    content_type: str
+    topic: str | None
+    event_id: str | None
+    clear_names: tuple[str, ...]
+    columns: RowColumns | None
+    withheld: int | None = None  # a body not read (too large): only its size is known
+
+
 class Intake:
     """Validates, journals and publishes records; thread-safe (one lock: journal order = send order)."""
 
-    def __init__(self, *, journal: Journal, publisher: RecordPublisher, hasher: NameHasher, prefix: str = "drive.") -> None:
+    def __init__(self, *, journal: Journal, publisher: RecordPublisher, hasher: NameHasher, vault: DeadLetterVault,
+                 prefix: str = "drive.") -> None:
         self.journal = journal
         self.publisher = publisher
         self.hasher = hasher
+        self.vault = vault
+        self.dead_letters = DeadLetters(hasher, vault)
         self.prefix = prefix
         self._lock = threading.RLock()
-        self._inflight: set[str] = set()
-        self._acked: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._failed: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._inflight: set[int] = set()
+        self._acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._failed: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ public API
 
     def submit(self, topic: str, record: object, origin: Origin, raw: bytes | None = None,
                content_type: str = "application/json", clear_names: Iterable[str] = (),
-               name_hashed: bool = False) -> IntakeOutcome:
-        """Validate one record, reduce names at the door, journal it (dedupe by event_id), publish it.
+               name_hashed: bool = False, columns: RowColumns | None = None) -> IntakeOutcome:
+        """Guard and validate one record, reduce names at the door, journal it (dedupe by agency and event_id), publish.
 
-        Refused records go to the dead-letter topic with their origin, raw payload (names hashed,
-        see pseudonymise.scrub_raw; without `raw` the name-reduced record as JSON) and reason.
-        `clear_names`: clear names the caller knows are in `raw` (e.g. a CSV name column), to be hashed there too.
-        `name_hashed`: the record already carries name_hash (a dead-letter replay: names were hashed at the door).
+        A refused record becomes a dead letter (refused.py): its description in clear, its raw bytes (`raw`, else
+        the record serialised) sealed. `clear_names`: names the caller knows are in `raw`, hashed there too;
+        `columns`: the row by column (file drop, SQL polling); `name_hashed`: a dead-letter replay (names were
+        hashed at the door). Raises IntakeUnavailable only when the database cannot be reached.
         """
+        refusal = _Refusal(origin, raw if raw is not None else record_bytes(record), content_type,
+                           topic if topic in SOURCE_TOPICS else None, _event_id_of(record), tuple(clear_names), columns)
         with self._lock:
             self._drain()
-            event_id = _event_id_of(record)
-            reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
-            dead_raw = (scrub_raw(raw, self.hasher, clear_names) if raw is not None
-                        else scrub_raw(canonical_json(reduced), self.hasher, clear_names))
-
-            def refuse(code: str, errors: tuple[FieldError, ...], reason: str, status: Status = "rejected",
-                       intended: str | None = topic) -> IntakeOutcome:
-                return self._refuse(origin, dead_raw, code, reason, errors, intended, content_type, status, event_id)
-
-            if topic not in SOURCE_TOPICS:
-                reason = f"unknown topic {topic!r}"
-                return refuse("UNKNOWN_TOPIC", (FieldError("", reason),), reason, intended=None)
-            if not isinstance(record, dict):
-                return refuse("NOT_AN_OBJECT", (FieldError("", "must be a JSON object"),), "record is not a JSON object")
-            if HASH_FIELD in record and not name_hashed:
-                err = FieldError(HASH_FIELD, "must not be sent: send person_name, it is hashed at the door")
-                return refuse("VALIDATION_FAILED", (err,), _summary([err]))
-            try:
-                datum = from_json(topic, reduced)
-            except ValidationFailed as exc:
-                errors = tuple(exc.errors)
-                return refuse("VALIDATION_FAILED", errors, _summary(errors))
-            sent_by = reduced["source"]["agency"]
-            if origin.agency is not None and sent_by != origin.agency:
-                err = FieldError("source.agency", f"must be the sending agency {origin.agency!r}")
-                return refuse("AGENCY_MISMATCH", (err,), _summary([err]))
-            return self._journal_and_send(topic, reduced, datum, origin, refuse)
+            return self._guarded(refusal, lambda: self._submit(topic, record, refusal, name_hashed))
 
     def refuse(self, origin: Origin, raw: bytes, reason: str, errors: Iterable[FieldError] = (),
                topic: str | None = None, content_type: str = "application/octet-stream",
-               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = "UNPARSEABLE") -> IntakeOutcome:
+               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = "UNPARSEABLE",
+               columns: RowColumns | None = None, size: int | None = None) -> IntakeOutcome:
         """Dead-letter a record that never parsed (bad JSON line, bad CSV row) or was refused before submit.
 
         `code` is the dead letter's machine-readable reason (UNPARSEABLE, NOT_ALLOWED, ...); `reason` the
-        human one, kept in the dead letter's errors when no field errors are given.
+        human one, kept in the dead letter's errors when no field errors are given; `size`: of a body not read.
         """
+        refusal = _Refusal(origin, raw, content_type, topic, event_id, tuple(clear_names), columns, size)
         with self._lock:
             self._drain()
-            dead_raw = scrub_raw(raw, self.hasher, clear_names)
-            return self._refuse(origin, dead_raw, code, reason, tuple(errors), topic, content_type, "rejected", event_id)
+            return self._refuse(refusal, code, reason, tuple(errors))
 
     def republish_pending(self, older_than: timedelta | None = None) -> int:
-        """Send again every journal row not yet marked published (startup); returns how many were sent."""
+        """Send again every journal row not yet marked published (startup); purge expired sealed payloads."""
         with self._lock:
             self._drain()
             cutoff = datetime.now(UTC) - older_than if older_than is not None else None
             sent = 0
             for entry in self.journal.pending():
-                if entry.event_id in self._inflight or (cutoff is not None and entry.received_at > cutoff):
+                if entry.seq in self._inflight or (cutoff is not None and entry.received_at > cutoff):
                     continue
                 if not self._send(entry):
                     break  # broker unreachable: the rest stay pending for the next attempt
@@ -173,6 +147,7 @@ class Intake:
             if sent:
                 log.info("intake.republished", count=sent)
         self.flush()
+        self.vault.purge()
         return sent
 
     def reseed_all(self) -> int:
@@ -192,51 +167,90 @@ class Intake:
 
     # ------------------------------------------------------------------ internals
 
-    def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, origin: Origin, refuse: Any) -> IntakeOutcome:
+    def _guarded(self, refusal: _Refusal, work: Callable[[], IntakeOutcome]) -> IntakeOutcome:
+        """Run work; an unexpected failure refuses this record (dead letter, replayable) instead of a 5xx loop."""
+        try:
+            return work()
+        except UNAVAILABLE as exc:
+            raise IntakeUnavailable(f"database unavailable ({type(exc).__name__})") from exc
+        except Exception as exc:  # noqa: BLE001 - one record's fault must not stop the records after it
+            log.error("intake.record_failed", connector=refusal.origin.connector, agency=refusal.origin.agency,
+                      topic=refusal.topic, error=type(exc).__name__)
+            reason = (f"the intake could not process this record ({type(exc).__name__}); it is kept as a dead "
+                      "letter for the operators")
+            return self._refuse(refusal, "PROCESSING_FAILED", reason, (FieldError("", reason),))
+
+    def _submit(self, topic: str, record: object, refusal: _Refusal, name_hashed: bool) -> IntakeOutcome:
+        def refuse(code: str, errors: tuple[FieldError, ...], reason: str | None = None,
+                   status: Status = "rejected") -> IntakeOutcome:
+            return self._refuse(refusal, code, reason or _summary(errors), errors, status)
+
+        if topic not in SOURCE_TOPICS:
+            reason = "unknown topic"
+            return refuse("UNKNOWN_TOPIC", (FieldError("", reason),), reason)
+        if not isinstance(record, dict):
+            return refuse("NOT_AN_OBJECT", (FieldError("", "must be a JSON object"),), "record is not a JSON object")
+        if flaws := json_flaws(record, names=(NAME_FIELD,)):
+            return refuse(*flaw_summary(flaws))
+        if HASH_FIELD in record and not name_hashed:
+            return refuse("VALIDATION_FAILED", (FieldError(HASH_FIELD, "must not be sent: send person_name, it is "
+                                                                      "hashed at the door"),))
+        reduced = reduce_record(record, self.hasher)
+        try:
+            datum = from_json(topic, reduced)
+        except ValidationFailed as exc:
+            return refuse("VALIDATION_FAILED", tuple(exc.errors))
+        origin = refusal.origin
+        if origin.agency is not None and reduced["source"]["agency"] != origin.agency:
+            return refuse("AGENCY_MISMATCH", (FieldError("source.agency", f"must be the sending agency {origin.agency!r}"),))
+        key = record_key(topic, reduced)
+        if len(key) > MAX_KEY_CHARS:
+            path = "details.subject_id" if topic == "case" else "person_ids[0].value"
+            return refuse("TOO_LONG", (FieldError(path, f"too long for a record key ({MAX_KEY_CHARS} characters)"),))
+        return self._journal_and_send(topic, reduced, datum, key, origin, refuse)
+
+    def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, key: str, origin: Origin,
+                          refuse: Callable[..., IntakeOutcome]) -> IntakeOutcome:
         event_id = record["event_id"]
         entry = JournalEntry(
-            event_id=event_id, topic=topic, key=record_key(topic, record),
-            value=self.publisher.codec.encode(topic, datum),
+            event_id=event_id, topic=topic, key=key, value=self.publisher.codec.encode(topic, datum),
             content_sha256=hashlib.sha256(canonical_json(datum)).hexdigest(),
-            agency=origin.agency, connector=origin.connector, location=origin.location,
-            received_at=datetime.now(UTC),
+            agency=origin.agency or record["source"]["agency"], connector=origin.connector,
+            location=origin.location[:500], received_at=datetime.now(UTC),
         )
         stored, created = self.journal.record(entry)
         if not created:
             if stored.topic == topic and stored.content_sha256 == entry.content_sha256:
                 self._log("duplicate", origin, topic, event_id)
                 return IntakeOutcome("duplicate", event_id)
-            err = FieldError("event_id", "already used by a different record")
-            return refuse("EVENT_ID_CONFLICT", (err,), f"event_id {event_id!r} reused with different content", "conflict")
+            err = FieldError("event_id", "already used by this agency for a different record")
+            return refuse("EVENT_ID_CONFLICT", (err,), "event_id reused with different content", "conflict")
         self._send(stored)
         self._log("accepted", origin, topic, event_id)
         return IntakeOutcome("accepted", event_id)
 
-    def _refuse(self, origin: Origin, raw: bytes, code: str, reason: str, errors: tuple[FieldError, ...],
-                topic: str | None, content_type: str, status: Status, event_id: str | None) -> IntakeOutcome:
-        """Journal and send a DeadLetter (reason: the code; errors: the field errors, else the human reason)."""
-        source = {"connector": origin.connector, "agency": origin.agency, "location": origin.location}
-        dead_letter = {
-            "dead_letter_id": f"dl-{uuid.uuid4().hex}",
-            "source": source,
-            "intended_topic": topic,
-            "raw": raw,
-            "content_type": content_type,
-            "reason": code,
-            "errors": [{"path": e.path, "message": e.message} for e in errors or (FieldError("", reason),)],
-            "refused_at": datetime.now(UTC),
-        }
+    def _refuse(self, refusal: _Refusal, code: str, reason: str, errors: tuple[FieldError, ...],
+                status: Status = "rejected") -> IntakeOutcome:
+        """Journal and send the DeadLetter (reason: the code; errors: the field errors, else the human reason)."""
+        origin = refusal.origin
+        source = {"connector": origin.connector, "agency": origin.agency, "location": origin.location[:500]}
+        now = datetime.now(UTC)
+        dead_letter = self.dead_letters.make(
+            source=source, raw=refusal.raw, content_type=refusal.content_type, code=code,
+            errors=errors or (FieldError("", reason),), topic=refusal.topic, clear_names=refusal.clear_names,
+            columns=refusal.columns, withheld=refusal.withheld, now=now)
         value = self.publisher.encode_dead_letter(dead_letter)
         # Dead letters are journaled too, so a restarted embedded broker is re-seeded with them.
         entry, _ = self.journal.record(JournalEntry(
             event_id=dead_letter["dead_letter_id"], topic=DEAD_LETTER_TOPIC, key=dead_letter_key(source),
             value=value, content_sha256=hashlib.sha256(value).hexdigest(), agency=origin.agency,
-            connector=origin.connector, location=origin.location, received_at=dead_letter["refused_at"],
+            connector=origin.connector, location=source["location"], received_at=now,
         ))
         self._send(entry)
         count_dead_letter(origin.agency, code)
-        self._log(status, origin, topic, event_id, code=code, errors=[e.path for e in errors])
-        return IntakeOutcome(status, event_id, errors, reason)
+        self._log(status, origin, refusal.topic, refusal.event_id, code=code,
+                  errors=[e["path"] for e in dead_letter["errors"]])
+        return IntakeOutcome(status, refusal.event_id, errors, reason, code)
 
     def _send(self, entry: JournalEntry) -> bool:
         """Hand one row to the producer; False (row stays pending) when the producer refuses it."""
@@ -245,14 +259,15 @@ class Intake:
         except Exception as exc:  # noqa: BLE001 - any producer failure leaves the row pending, never lost
             log.warning("intake.publish_failed", event_id=entry.event_id, topic=entry.topic, error=type(exc).__name__)
             return False
-        self._inflight.add(entry.event_id)
-        future.add_callback(lambda _meta, eid=entry.event_id: self._acked.put(eid))
-        future.add_errback(lambda _exc, eid=entry.event_id: self._failed.put(eid))
+        assert entry.seq is not None
+        self._inflight.add(entry.seq)
+        future.add_callback(lambda _meta, seq=entry.seq: self._acked.put(seq))
+        future.add_errback(lambda _exc, seq=entry.seq: self._failed.put(seq))
         return True
 
     def _drain(self) -> None:
         """Mark acknowledged rows published; forget failed sends (they stay pending for republish)."""
-        acked: list[str] = []
+        acked: list[int] = []
         while True:
             try:
                 acked.append(self._acked.get_nowait())
@@ -264,21 +279,22 @@ class Intake:
             except queue.Empty:
                 break
             self._inflight.discard(failed)
-            log.warning("intake.publish_failed", event_id=failed)
+            log.warning("intake.publish_failed", seq=failed)
         if acked:
             self.journal.mark_published(acked)
             self._inflight.difference_update(acked)
 
-    @staticmethod
-    def _log(status: str, origin: Origin, topic: str | None, event_id: str | None, **extra: Any) -> None:
+    def _log(self, status: str, origin: Origin, topic: str | None, event_id: str | None, **extra: Any) -> None:
         count_record(status, topic, origin.agency)
+        if event_id is not None and status not in ("accepted", "duplicate") and not _ID_LIKE.match(event_id):
+            event_id = f"#{self.hasher.fingerprint(event_id)[:8]}"  # a refused id may be anything, even a name
         log.info("intake.record", status=status, connector=origin.connector, agency=origin.agency,
                  topic=topic, event_id=event_id, **extra)
 
 
 def build_intake(settings: Settings, engine: Any, producer: Any) -> Intake:
-    """The Intake of a process: journal on `engine`, publisher on `producer`, codec and hasher from settings."""
-
+    """The Intake of a process: journal and vault on `engine`, publisher on `producer`, codec, hasher and keys from settings."""
     prefix = settings.topic_prefix
     publisher = RecordPublisher(producer, codec_for(settings), prefix)
-    return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key), prefix=prefix)
+    return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key),
+                  vault=vault_for(settings, engine), prefix=prefix)

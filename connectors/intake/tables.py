@@ -6,7 +6,7 @@ import sqlalchemy as sa
 connector_metadata = sa.MetaData()
 
 # seq is the surrogate primary key: it gives the durable journal order (re-seeding a fresh broker
-# replays rows in seq order); event_id is the unique idempotency key every lookup uses.
+# replays rows in seq order); (event_id, agency) is the idempotency key: each agency owns its event ids.
 intake_journal = sa.Table(
     "intake_journal",
     connector_metadata,
@@ -21,7 +21,7 @@ intake_journal = sa.Table(
     sa.Column("location", sa.String(500), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-    sa.UniqueConstraint("event_id", name="uq_intake_journal_event_id"),
+    sa.UniqueConstraint("event_id", "agency", name="uq_intake_journal_event_id_agency"),
 )
 sa.Index("ix_intake_journal_unpublished", intake_journal.c.published_at, intake_journal.c.seq)
 

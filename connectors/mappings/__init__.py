@@ -104,6 +104,14 @@ def standard_fields(mapping: FeedMapping, row: dict[str, Any]) -> tuple[dict[str
     return values, columns
 
 
+def read_cells(mapping: FeedMapping, row: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The cells a mapping reads from a row (by agency column), and the columns holding a person's name."""
+    _, columns = standard_fields(mapping, row)
+    read = set(columns.values()) | ({mapping.event_type.column} if mapping.event_type.column else set())
+    names = tuple(column for standard, column in columns.items() if standard == "person_name")
+    return {column: value for column, value in row.items() if column in read}, names
+
+
 def _template(agency: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(agency).replace(re.escape("{n}"), r"(\d+)") + "$")
 

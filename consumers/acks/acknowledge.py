@@ -124,8 +124,9 @@ def acknowledge_sms(session: Session, from_number: str, body: str, now: datetime
         audit(session, "ACK_REFUSED", at=now, channel=VIA_SMS, detail={"reason": NOT_AN_ACK, "from": masked})
         return AckOutcome(NOT_AN_ACK)
     alert = alert_by_ack_code(session, code)
-    if alert is None:
-        return _refuse(session, UNKNOWN_ALERT, now, None, code, None, VIA_SMS, **{"from": masked})
+    if alert is None:  # the word after ACK is no code of ours and may be anything, even a name: not kept
+        return _refuse(session, UNKNOWN_ALERT, now, None, None, None, VIA_SMS, **{"from": masked,
+                                                                                   "code_length": str(len(code))})
     number = _normal_number(from_number)
     candidates = recipient_staff_ids(session, alert.alert_id)
     staff = session.scalars(sa.select(Staff).where(Staff.staff_id.in_(candidates))).all() if candidates else []

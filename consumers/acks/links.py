@@ -20,11 +20,15 @@ _warned = False
 
 
 class AckLinkRefused(Exception):
-    """A token that must not acknowledge anything; `reason` is a machine code (BAD_TOKEN, BAD_SIGNATURE, EXPIRED)."""
+    """A token that must not acknowledge anything; `reason` is a machine code (BAD_TOKEN, BAD_SIGNATURE, EXPIRED).
 
-    def __init__(self, reason: str) -> None:
+    `claim` is set for EXPIRED only: the signature held, so who and which alert it names is genuine.
+    """
+
+    def __init__(self, reason: str, claim: AckClaim | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.claim = claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +63,21 @@ def verify_token(secret: str, token: str, now: datetime) -> AckClaim:
     try:
         payload_text, mac_text = token.split(".")
         payload, mac = _unb64(payload_text), _unb64(mac_text)
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, UnicodeError):
         raise AckLinkRefused("BAD_TOKEN") from None
     if not hmac.compare_digest(mac, _mac(secret, payload)):
         raise AckLinkRefused("BAD_SIGNATURE")
     try:
         alert_id, staff_id, expires = json.loads(payload)
         expires_at = datetime.fromtimestamp(int(expires), UTC)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError, OSError):
         raise AckLinkRefused("BAD_TOKEN") from None
     if not isinstance(alert_id, str) or not isinstance(staff_id, str):
         raise AckLinkRefused("BAD_TOKEN")
+    claim = AckClaim(alert_id=alert_id, staff_id=staff_id, expires_at=expires_at)
     if now >= expires_at:
-        raise AckLinkRefused("EXPIRED")
-    return AckClaim(alert_id=alert_id, staff_id=staff_id, expires_at=expires_at)
+        raise AckLinkRefused("EXPIRED", claim)
+    return claim
 
 
 def link_secret(settings: Settings) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.twilio_status import StatusUpdate, apply_status
 from consumers.ledger.models import audit
 from runtime.logging import get_logger
+from runtime.replay_guard import ReplayGuard
 from runtime.settings import Settings
 from schemas.events import DeliveryEvent
 
@@ -38,27 +37,6 @@ Publish = Callable[[list[DeliveryEvent]], None]
 DEPS: web.AppKey[WebhookDeps] = web.AppKey("webhook_deps")
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_BODY_BYTES = 64 * 1024  # Twilio's form posts are small
-
-
-class ReplayGuard:
-    """Remembers valid signatures for a window; the same signed request seen again within it is a replay."""
-
-    def __init__(self, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window_s = window_s
-        self.clock = clock
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def first_time(self, signature: str, params: list[tuple[str, str]]) -> bool:
-        """True the first time this (signature, params) is seen within the window; remembers it."""
-        key = hashlib.sha256(repr((signature, sorted(params))).encode()).hexdigest()
-        now = self.clock()
-        with self._lock:
-            self._seen = {k: t for k, t in self._seen.items() if now - t < self.window_s}
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
 
 
 @dataclass
@@ -73,7 +51,7 @@ class WebhookDeps:
 
     def __post_init__(self) -> None:
         self.sessions = sessionmaker(self.engine)
-        self.replays = ReplayGuard(self.settings.webhook_replay_window_s)
+        self.replays = ReplayGuard(self.engine, "twilio", self.settings.webhook_replay_window_s)
         token = self.settings.twilio_auth_token
         self.validator = RequestValidator(token.get_secret_value()) if token is not None else None
 
@@ -99,17 +77,35 @@ def external_url(settings: Settings, request: web.Request) -> str:
     return settings.public_base_url.rstrip("/") + request.rel_url.raw_path_qs
 
 
+# Why a Twilio webhook is refused (403): the code is audited and answered, with what the sender can do about it.
+REFUSALS = {
+    "NO_AUTH_TOKEN": "DRIVE_TWILIO_AUTH_TOKEN is not set here, so no Twilio signature can be checked",
+    "MISSING_SIGNATURE": "the X-Twilio-Signature header is missing",
+    "BAD_SIGNATURE": "X-Twilio-Signature does not match DRIVE_PUBLIC_BASE_URL + path and the form body",
+    "REPLAYED": "this signed request was already received (replay)",
+    "BAD_FORM": "the body is not a readable form",
+}
+
+
 async def _refuse(deps: WebhookDeps, request: web.Request, reason: str) -> web.Response:
-    """403, audited WEBHOOK_REFUSED and logged with the path and reason only (never the body)."""
+    """403 with the reason code and what it means; audited WEBHOOK_REFUSED and logged (path and reason, never the body)."""
     log.warning("webhook_refused", path=request.path, reason=reason)
     await deps.in_db(lambda s: audit(s, "WEBHOOK_REFUSED", at=deps.now(), detail={"path": request.path,
                                                                                    "reason": reason}))
-    return web.Response(status=403, text="forbidden")
+    return web.json_response({"status": "refused", "reason": reason, "message": REFUSALS[reason]}, status=403)
+
+
+def _replay_token(signature: str, params: Any) -> str:
+    return hashlib.sha256(repr((signature, sorted((k, str(v)) for k, v in params.items()))).encode(
+        "utf-8", "surrogatepass")).hexdigest()
 
 
 async def _signed_params(deps: WebhookDeps, request: web.Request) -> Any:
     """The form params of a genuine, fresh Twilio request, or the 403 response to give instead."""
-    params = await request.post()
+    try:
+        params = await request.post()
+    except (ValueError, UnicodeError):
+        return await _refuse(deps, request, "BAD_FORM")
     signature = request.headers.get(SIGNATURE_HEADER)
     if deps.validator is None:
         return await _refuse(deps, request, "NO_AUTH_TOKEN")
@@ -117,7 +113,9 @@ async def _signed_params(deps: WebhookDeps, request: web.Request) -> Any:
         return await _refuse(deps, request, "MISSING_SIGNATURE")
     if not deps.validator.validate(external_url(deps.settings, request), params, signature):
         return await _refuse(deps, request, "BAD_SIGNATURE")
-    if not deps.replays.first_time(signature, [(k, str(v)) for k, v in params.items()]):
+    first = await asyncio.get_running_loop().run_in_executor(
+        deps.executor, deps.replays.first_use, _replay_token(signature, params), deps.now())
+    if not first:
         return await _refuse(deps, request, "REPLAYED")
     return params
 
@@ -166,21 +164,28 @@ def _page(status: int, title: str, message: str, form: str = "") -> web.Response
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
-def _claim(deps: WebhookDeps, request: web.Request) -> Any:
+async def _claim(deps: WebhookDeps, request: web.Request) -> Any:
+    """The verified claim of the link's token, or the refusal page: 410 expired, 403 tampered or garbage (audited)."""
     try:
         return verify_token(link_secret(deps.settings), request.match_info["token"], deps.now())
     except AckLinkRefused as refused:
-        log.info("ack_link_refused", reason=refused.reason)
+        log.info("ack_link_refused", reason=refused.reason, method=request.method)
+        claim = refused.claim  # only an expired token's claim is genuine (its signature held)
+        await deps.in_db(lambda s: audit(s, "ACK_LINK_REFUSED", at=deps.now(),
+                                         alert_id=claim.alert_id if claim else None,
+                                         staff_id=claim.staff_id if claim else None, channel=VIA_LINK,
+                                         detail={"reason": refused.reason, "method": request.method}))
         if refused.reason == "EXPIRED":
             return _page(410, "Link expired", "This acknowledgement link has expired. Reply ACK with the code "
                                                "by SMS, or contact the duty manager.")
-        return _page(403, "Link not valid", "This acknowledgement link is not valid.")
+        return _page(403, "Link not valid", "This acknowledgement link is not valid: it was changed or is "
+                                            "incomplete. Use the link exactly as sent, or reply ACK with the code.")
 
 
 async def ack_link_page(request: web.Request) -> web.Response:
     """GET /ack/{token}: a confirmation page (link scanners follow GETs, so a GET never acknowledges)."""
     deps = request.app[DEPS]
-    claim = _claim(deps, request)
+    claim = await _claim(deps, request)
     if isinstance(claim, web.Response):
         return claim
     form = ('<form method="post"><button type="submit">Acknowledge this alert</button></form>')
@@ -190,7 +195,7 @@ async def ack_link_page(request: web.Request) -> web.Response:
 async def ack_link_confirm(request: web.Request) -> web.Response:
     """POST /ack/{token}: acknowledge the alert as the staff member the link was sent to."""
     deps = request.app[DEPS]
-    claim = _claim(deps, request)
+    claim = await _claim(deps, request)
     if isinstance(claim, web.Response):
         return claim
     outcome = await deps.in_db(lambda s: acknowledge(s, claim.alert_id, claim.staff_id, VIA_LINK, deps.now()))

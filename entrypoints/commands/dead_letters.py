@@ -1,12 +1,15 @@
-"""`drive-alerts dead-letters list | show ID | replay (ID ...|--all) [--dry-run]`: inspect and replay dead letters."""
+"""`drive-alerts dead-letters list | show ID [--unseal] | replay (ID ...|--all) [--dry-run] | unseal-file PATH`."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, replay
+from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, Unreplayable, replay
+from connectors.intake.sealed import SealBroken, sealer_for, vault_for
 from entrypoints.bootstrap import feed_mappings, filedrop_root, intake_process
 from migrations import upgrade
 from runtime.codec import codec_for
@@ -20,8 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="one JSON line per dead letter (no raw payload)")
     listing.add_argument("--since", type=_timestamp, default=None, help="only those refused at or after this ISO time")
     listing.add_argument("--reason", default=None, help="only this reason code, e.g. VALIDATION_FAILED")
-    show = actions.add_parser("show", help="one dead letter with its raw payload (names were hashed at the door)")
+    show = actions.add_parser("show", help="one dead letter with the description of its record (no values)")
     show.add_argument("dead_letter_id")
+    show.add_argument("--unseal", action="store_true",
+                      help="also print the sealed raw record (needs DRIVE_DEAD_LETTER_KEY; names hashed at the door)")
+    unseal = actions.add_parser("unseal-file", help="write the clear bytes of a sealed file (file drop failed/) to stdout")
+    unseal.add_argument("path", type=Path)
     again = actions.add_parser("replay", help="re-submit dead letters through the intake after a contract/mapping fix")
     again.add_argument("ids", nargs="*", metavar="ID", help="dead letter ids")
     again.add_argument("--all", action="store_true", help="every dead letter not replayed before")
@@ -38,12 +45,33 @@ def _store(settings: Settings) -> Any:
 
     url = settings.resolved_database_url
     upgrade(url)
-    return DeadLetterStore(make_engine(url), codec_for(settings))
+    engine = make_engine(url)
+    return DeadLetterStore(engine, codec_for(settings), vault_for(settings, engine))
 
 
-def _show(dead: Any) -> dict[str, Any]:
-    # The raw payload is printed as the dead letter holds it: names were already reduced to hashes.
-    return {**dead.summary(), "content_type": dead.content_type, "raw": dead.raw.decode("utf-8", "replace")}
+def _show(dead: Any, store: DeadLetterStore, unseal: bool) -> dict[str, Any]:
+    shown = {**dead.summary(), "content_type": dead.content_type}
+    shown["description" if dead.sealed else "raw"] = (json.loads(dead.raw) if dead.sealed
+                                                      else dead.raw.decode("utf-8", "replace"))
+    if unseal and dead.sealed:
+        try:
+            payload = store.payload(dead)
+            shown["unsealed"] = {"content_type": payload.content_type, "header": list(payload.header),
+                                 "raw": payload.data.decode("utf-8", "replace")}
+        except Unreplayable as exc:
+            shown["unsealed"] = {"error": str(exc)}
+    return shown
+
+
+def _unseal_file(settings: Settings, path: Path) -> int:
+    try:
+        for chunk in sealer_for(settings).open_file(path):
+            sys.stdout.buffer.write(chunk)
+    except (OSError, SealBroken) as exc:
+        print(f"cannot unseal {path}: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.flush()
+    return 0
 
 
 def _resubmitter(settings: Settings) -> Any:
@@ -81,7 +109,9 @@ def _replay(args: argparse.Namespace, settings: Settings, store: Any) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """List, show or replay dead letters."""
+    """List, show or replay dead letters, or unseal a sealed file."""
+    if args.dead_letters_action == "unseal-file":
+        return _unseal_file(settings, args.path)
     store = _store(settings)
     try:
         if args.dead_letters_action == "list":
@@ -93,7 +123,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if dead is None:
                 print(f"unknown dead letter id: {args.dead_letter_id}")
                 return 1
-            print(json.dumps(_show(dead), ensure_ascii=False, indent=2))
+            print(json.dumps(_show(dead, store, args.unseal), ensure_ascii=False, indent=2))
             return 0
         return _replay(args, settings, store)
     finally:

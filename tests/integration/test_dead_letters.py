@@ -11,6 +11,7 @@ import pytest
 from connectors.dead_letters.replay import DeadLetterStore, Resubmitter, replay
 from connectors.filedrop.watcher import FileDrop
 from connectors.intake.pseudonymise import NameHasher
+from connectors.intake.sealed import vault_for
 from connectors.intake.submit import Origin
 from connectors.mappings.config import default_mappings_dir, load_mappings
 from runtime.db import make_engine
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.integration
 
 
 def _store(settings: Any, url: str) -> DeadLetterStore:
-    return DeadLetterStore(make_engine(url), AvroCodec(prefix=settings.topic_prefix))
+    engine = make_engine(url)
+    return DeadLetterStore(engine, AvroCodec(prefix=settings.topic_prefix), vault_for(settings, engine))
 
 
 def _count(settings: Any, topic: str) -> int:
@@ -56,7 +58,8 @@ def test_filedrop_row_fixed_by_mapping_is_replayed_once(settings: Any, database_
         assert store.list(reason="UNPARSEABLE")[0].location == "met/incidents_bad.csv#row=2"
         assert _count(settings, "incident") == 0
 
-        results = replay(store.list(), store, Resubmitter(_fixed_mappings(), root), intake)
+        assert not (root / "met" / "failed" / "incidents_bad.csv").exists()  # only sealed: the header is in the letter
+        results = replay(store.list(), store, Resubmitter(_fixed_mappings(), None), intake)
 
         assert sorted(r.status for r in results) == ["accepted", "not-replayable"]
         published = read_records(settings, "incident", 5, timeout=3.0)

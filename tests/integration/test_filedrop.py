@@ -62,8 +62,9 @@ def test_csv_and_jsonl_files_are_published_and_moved_to_done(filedrop: FileDrop,
     breaches = read_records(settings, "breach", 2)
     assert sorted((k, d["event_id"]) for k, d in breaches) == [
         ("EM_SUBJECT:EMS-7781", "em-provider:alerts:EMA-1"), ("EM_SUBJECT:EMS-7781", "em-provider:alerts:EMA-2")]
-    assert (root / "met" / "done" / "incidents_20260701.csv").exists()
-    assert (root / "em-provider" / "done" / "em_0001.jsonl").exists()
+    # Only the reports stay: every row is in the journal, so the extract (names, addresses) is not kept.
+    assert {p.name for p in (root / "met" / "done").iterdir()} == {"incidents_20260701.csv.report.json"}
+    assert {p.name for p in (root / "em-provider" / "done").iterdir()} == {"em_0001.jsonl.report.json"}
     assert not list((root / "met" / "incoming").iterdir())
 
 
@@ -82,14 +83,21 @@ def test_bad_rows_are_dead_lettered_and_file_goes_to_failed_with_report(filedrop
     assert saved["rows"][1]["errors"] == [{"path": "Offence Code", "message": "unknown code: not in the value map "
                                                                              "'offence_category'"}]
     assert saved["rows"][2]["errors"][0]["message"] == "ragged row: 2 cells, the header has 15"
-    assert (root / "met" / "failed" / "incidents_bad.csv").read_text() == text
+    assert not (root / "met" / "failed" / "incidents_bad.csv").exists()  # kept only sealed:
+    sealed = root / "met" / "failed" / "incidents_bad.csv.sealed"
+    assert b"DOE Jane" not in sealed.read_bytes()
+    assert b"".join(filedrop.intake.vault.sealer.open_file(sealed)) == text.encode()
     [(_, good)] = read_records(settings, "incident", 1)
     assert good["event_id"] == "met:incidents:L-0010"
     letters = sorted((d for _, d in read_records(settings, "dead-letter", 2)), key=lambda d: d["source"]["location"])
     assert [d["source"]["location"] for d in letters] == ["met/incidents_bad.csv#row=2", "met/incidents_bad.csv#row=3"]
     assert letters[0]["reason"] == "MAPPING_FAILED" and letters[0]["errors"][0]["path"] == "Offence Code"
-    assert b"L-0011,DA_INC" in letters[0]["raw"] and b"DOE Jane" not in letters[0]["raw"]
-    assert letters[1]["raw"] == b"L-0012,DA_INC\n" and letters[1]["intended_topic"] == "incident"
+    vault = filedrop.intake.vault
+    assert b"L-0011" not in letters[0]["raw"] and b"DOE Jane" not in letters[0]["raw"]  # a description only
+    assert b"L-0011,DA_INC" in vault.open(letters[0]["dead_letter_id"]).data
+    assert b"DOE Jane" not in vault.open(letters[0]["dead_letter_id"]).data  # the name column is hashed
+    assert vault.open(letters[1]["dead_letter_id"]).data == b"L-0012,DA_INC\n"
+    assert letters[1]["intended_topic"] == "incident" and json.loads(letters[1]["raw"])["bytes"] == 14
 
 
 def test_unusable_files_go_to_failed_with_a_file_error(filedrop: FileDrop) -> None:
@@ -106,7 +114,8 @@ def test_unusable_files_go_to_failed_with_a_file_error(filedrop: FileDrop) -> No
     assert errors == {"incidents_empty.csv": "empty file", "incidents_header.csv": "header only: no data rows",
                       "unknown_feed.csv": "no feed mapping of this agency matches the file name",
                       "incidents_huge.csv": "file larger than the limit of 2000 bytes"}
-    assert sorted(p.name for p in (root / "met" / "failed").iterdir() if not p.name.endswith(".json")) == sorted(errors)
+    assert sorted(p.name for p in (root / "met" / "failed").iterdir() if not p.name.endswith(".json")) == sorted(
+        f"{name}.sealed" for name in errors)
 
 
 def test_redropped_file_publishes_nothing_new(filedrop: FileDrop, settings: Any) -> None:
@@ -118,7 +127,8 @@ def test_redropped_file_publishes_nothing_new(filedrop: FileDrop, settings: Any)
     drop(root, "met", "incidents_a.csv", text)
     [report] = filedrop.run_once()
     assert [r["status"] for r in report.rows] == ["duplicate"]
-    assert {p.name for p in (root / "met" / "done").iterdir()} >= {"incidents_a.csv", "incidents_a.csv.1"}
+    assert {p.name for p in (root / "met" / "done").iterdir()} >= {"incidents_a.csv.report.json",
+                                                                    "incidents_a.csv.1.report.json"}
     assert len(read_records(settings, "incident", 5, timeout=5)) == 1
 
 

@@ -46,14 +46,13 @@ def test_record_is_insert_or_get(journal: Journal) -> None:
 
 def test_pending_mark_published_and_order(journal: Journal) -> None:
     """Rows are pending until marked, and both listings follow insertion order."""
-    for event_id in ("b", "a", "c"):
-        journal.record(entry(event_id))
+    seqs = {event_id: journal.record(entry(event_id))[0].seq for event_id in ("b", "a", "c")}
     assert [e.event_id for e in journal.pending()] == ["b", "a", "c"]
-    assert journal.mark_published(["a", "missing"]) == 1
-    assert journal.mark_published(["a"]) == 0
+    assert journal.mark_published([seqs["a"], 999_999]) == 1
+    assert journal.mark_published([seqs["a"]]) == 0
     assert [e.event_id for e in journal.pending()] == ["b", "c"]
     assert [e.event_id for e in journal.all_in_order()] == ["b", "a", "c"]
-    assert journal.get("a").published_at is not None
+    assert journal.get("a", "police-wm").published_at is not None
 
 
 def test_concurrent_inserts_of_one_event_id_create_one_row(journal: Journal) -> None:

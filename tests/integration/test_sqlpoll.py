@@ -36,6 +36,16 @@ def feed(table: str, **sql: Any) -> Any:
     }, "sql-test.yaml")
 
 
+def agency_table(engine: sa.Engine, schema: str | None = None) -> sa.Table:
+    """The agency's da_incidents table (COLUMNS), created in the engine's database."""
+    table = sa.Table("da_incidents", sa.MetaData(), schema=schema,
+                     *[sa.Column(c, sa.Integer, primary_key=True) if c == "incident_row_id" else
+                       sa.Column(c, sa.DateTime) if c in ("updated_at", "occurred") else sa.Column(c, sa.String(100))
+                       for c in COLUMNS])
+    table.create(engine)
+    return table
+
+
 @pytest.fixture
 def source(database_url: str) -> Any:
     """A real agency table in a schema (PostgreSQL: reporting; SQLite: main) and its schema-qualified name."""
@@ -44,11 +54,7 @@ def source(database_url: str) -> Any:
     if schema == "reporting":
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE SCHEMA reporting"))
-    table = sa.Table("da_incidents", sa.MetaData(), schema=schema,
-                     *[sa.Column(c, sa.Integer, primary_key=True) if c == "incident_row_id" else
-                       sa.Column(c, sa.DateTime) if c in ("updated_at", "occurred") else sa.Column(c, sa.String(100))
-                       for c in COLUMNS])
-    table.create(engine)
+    table = agency_table(engine, schema)
     yield engine, table, f"{schema}.da_incidents"
     engine.dispose()
 

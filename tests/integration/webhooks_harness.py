@@ -103,7 +103,7 @@ async def running_webhooks(settings_factory: Callable[..., Any], database_url: s
     harness_published: list[DeliveryEvent] = []
     deps = WebhookDeps(settings=settings, engine=engine, publish=harness_published.extend, now=clock)
     server = TestServer(make_app(deps), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(access_log=None)  # as `drive-alerts webhooks` runs it: no request paths logged
     try:
         async with aiohttp.ClientSession() as client:
             yield Harness(settings, server, client, sessions, sender, clock, harness_published)

@@ -6,19 +6,18 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from connectors.http.agencies import AgencyRegistry, load_agencies
 from connectors.http.app import make_app
 from connectors.intake.submit import Intake
 from runtime.settings import Settings
 from tests.integration.intake_wiring import real_intake
-from tests.integration.test_http_intake import AGENCIES_YAML, SECRET
+from tests.integration.test_http_intake import registry_for
 
 
 @dataclass
@@ -29,10 +28,11 @@ class LiveIntake:
     intake: Intake
     settings: Settings
 
-    def post(self, topic: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        """POST and return (status, parsed JSON body or None)."""
-        request = urllib.request.Request(f"{self.url}/v1/topics/{topic}/events", data=body, headers=headers,
-                                         method="POST")
+    def post(self, topic: str, body: bytes, headers: Mapping[str, str | bytes]) -> tuple[int, Any]:
+        """POST and return (status, parsed JSON body or None); bytes header values are sent as they are."""
+        request = urllib.request.Request(f"{self.url}/v1/topics/{topic}/events", data=body, method="POST")
+        for name, value in headers.items():
+            request.add_header(name, value)  # type: ignore[arg-type] - http.client sends bytes values unchanged
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -44,10 +44,10 @@ class LiveIntake:
 def live_intake(settings: Settings, database_url: str) -> Iterator[LiveIntake]:
     """Serve the intake app on a free 127.0.0.1 port in a thread with its own event loop."""
     with real_intake(settings, database_url) as intake:
-        agencies = AgencyRegistry(load_agencies(AGENCIES_YAML, env={"IT_POLICE_HMAC": SECRET}),
-                                  max_age_s=settings.intake_signature_max_age_s)
+        agencies = registry_for(settings, intake)
         loop = asyncio.new_event_loop()
-        runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600))
+        # access_log=None as `drive-alerts intake` runs it: an access log would keep request paths
+        runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600), access_log=None)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.http.agencies import AgencyRegistry, load_agencies
 from connectors.http.app import make_app
 from connectors.intake.refusals import refusals
 from tests.integration.test_http_intake import (  # noqa: F401
@@ -22,6 +21,7 @@ from tests.integration.test_http_intake import (  # noqa: F401
     client,
     incident,
     post,
+    registry_for,
     signed,
     stack,
 )
@@ -87,8 +87,7 @@ async def test_accepted_request_is_not_audited_as_refused(client: TestClient, st
 async def limited_client(stack: Stack) -> AsyncIterator[TestClient]:
     """An intake whose police agency may send 3 requests a minute."""
     yaml = AGENCIES_YAML.replace("  - id: police-wm\n", "  - id: police-wm\n    rate_limit_per_minute: 3\n")
-    agencies = AgencyRegistry(load_agencies(yaml, env={"IT_POLICE_HMAC": SECRET}),
-                              max_age_s=stack.settings.intake_signature_max_age_s)
+    agencies = registry_for(stack.settings, stack.intake, yaml)
     app = make_app(stack.settings, stack.intake, agencies, republish_every_s=3600)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from connectors.http.agencies import Agency, AgencyRegistry, AuthError, RateLimiter, load_agencies
+from migrations import upgrade
+from runtime.db import make_engine
+from runtime.replay_guard import ReplayGuard
 from runtime.settings import Settings
 
 KEY = "test-key-police"
@@ -33,8 +39,23 @@ agencies:
 NOW = 1_800_000_000
 
 
-def registry(now: float = NOW) -> AgencyRegistry:
-    return AgencyRegistry(load_agencies(YAML, env={"TEST_POLICE_HMAC": SECRET}), max_age_s=300, clock=lambda: now)
+ENGINES: list[Engine] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def guard_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One SQLite database for the module's replay guards (each registry gets its own scope in it)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('agencies') / 'guard.db'}"
+    upgrade(url)
+    ENGINES.append(make_engine(url))
+    yield ENGINES[-1]
+    ENGINES.pop().dispose()
+
+
+def registry(now: float = NOW, env: dict[str, str] | None = None, scope: str | None = None) -> AgencyRegistry:
+    guard = ReplayGuard(ENGINES[-1], scope or uuid.uuid4().hex[:16], 600)
+    return AgencyRegistry(load_agencies(YAML, env={"TEST_POLICE_HMAC": SECRET} if env is None else env),
+                          replays=guard, max_age_s=300, clock=lambda: now)
 
 
 def signed(body: bytes, ts: int = NOW, secret: str = SECRET, agency: str = "police.test") -> dict[str, str]:
@@ -101,6 +122,23 @@ def test_hmac_replay() -> None:
     assert reg.authenticate(headers, b"b") == AuthError(401, "signature already used (replay)")
 
 
+def test_hmac_replay_is_refused_after_a_restart() -> None:
+    """The guard is in the database: a new registry (a restarted intake) still refuses the used signature."""
+    headers = signed(b"restart")
+    assert agency_id(registry(scope="restart").authenticate(headers, b"restart")) == "police.test"
+    assert registry(scope="restart").authenticate(headers, b"restart") == AuthError(
+        401, "signature already used (replay)")
+
+
+def test_hmac_timestamp_in_other_digits_is_refused() -> None:
+    """Fullwidth or other non-ASCII digits in X-Drive-Timestamp: 401 with the reason, never an exception."""
+    headers = signed(b"b")
+    for timestamp in ("\uff11\uff18\uff10\uff10\uff10\uff10\uff10\uff10\uff10\uff10", "\u0661\u0668" + "0" * 8,
+                      "1.8e9", "-1", ""):
+        result = registry().authenticate({**headers, "X-Drive-Timestamp": timestamp}, b"b")
+        assert isinstance(result, AuthError) and result.status == 401 and "X-Drive-Timestamp" in result.reason
+
+
 def test_hmac_incomplete_headers_and_unknown_agency() -> None:
     """Missing timestamp, malformed signature, unknown agency: each its own 401 reason."""
     headers = signed(b"b")
@@ -114,8 +152,7 @@ def test_hmac_incomplete_headers_and_unknown_agency() -> None:
 
 def test_hmac_secret_unset_in_env_cannot_sign() -> None:
     """When the secret's env variable is unset the agency cannot authenticate by HMAC."""
-    reg = AgencyRegistry(load_agencies(YAML, env={}), max_age_s=300, clock=lambda: NOW)
-    assert reg.authenticate(signed(b"b"), b"b") == AuthError(401, "invalid signature")
+    assert registry(env={}).authenticate(signed(b"b"), b"b") == AuthError(401, "invalid signature")
 
 
 def test_topic_and_event_type_scope() -> None:
@@ -153,7 +190,7 @@ def test_rate_limiter_refills() -> None:
 
 def test_development_default_agencies(tmp_path: Path) -> None:
     """Without an agencies file the documented development agencies and keys work."""
-    reg = AgencyRegistry.from_settings(Settings(data_dir=tmp_path), env={})
+    reg = AgencyRegistry.from_settings(Settings(data_dir=tmp_path), ENGINES[-1], env={})
     assert set(reg.agencies) == {"police.demo", "court.demo", "em.demo", "drive.casemgmt"}
     assert agency_id(reg.authenticate({"Authorization": "Bearer dev-police-demo-key"}, b"")) == "police.demo"
     assert agency_id(reg.authenticate({"Authorization": "Bearer dev-casemgmt-key"}, b"")) == "drive.casemgmt"

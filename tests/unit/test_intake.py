@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
+from connectors.intake.describe import DESCRIPTION_TYPE
 from connectors.intake.journal import Journal
 from connectors.intake.pseudonymise import NameHasher
 from connectors.intake.publisher import RecordPublisher
-from connectors.intake.submit import Intake, Origin, canonical_json, record_key
+from connectors.intake.sealed import DeadLetterVault, Sealer
+from connectors.intake.submit import Intake, IntakeUnavailable, Origin, canonical_json, record_key
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.codec import AvroCodec
@@ -68,7 +71,9 @@ def hasher() -> NameHasher:
 
 
 def make_intake(journal: Journal, codec: AvroCodec, hasher: NameHasher, producer: Any) -> Intake:
-    return Intake(journal=journal, publisher=RecordPublisher(producer, codec, PREFIX), hasher=hasher, prefix=PREFIX)
+    vault = DeadLetterVault(journal.engine, Sealer(b"unit-test-dead-letter-key"), retention_days=30)
+    return Intake(journal=journal, publisher=RecordPublisher(producer, codec, PREFIX), hasher=hasher, vault=vault,
+                  prefix=PREFIX)
 
 
 @pytest.fixture
@@ -93,6 +98,13 @@ def dead_letters(producer: MemoryProducer, codec: AvroCodec) -> list[dict[str, A
     return [codec.decode(value) for _, _, value in producer.on("dead-letter")]
 
 
+def sealed_raw(intake: Intake, letter: dict[str, Any]) -> bytes:
+    """The raw bytes a dead letter keeps sealed in the vault (its raw field holds only a description)."""
+    found = intake.vault.open(letter["dead_letter_id"])
+    assert found is not None
+    return found.data
+
+
 def test_accepted_record_is_journaled_published_and_marked(intake: Intake, producer: MemoryProducer,
                                                             codec: AvroCodec, journal: Journal) -> None:
     """A valid record is accepted, sent once keyed by its first person id, and marked published after the ack."""
@@ -105,7 +117,7 @@ def test_accepted_record_is_journaled_published_and_marked(intake: Intake, produ
     assert journal.count(pending_only=True) == 1
     intake.flush()
     assert journal.count(pending_only=True) == 0
-    assert journal.get(record["event_id"]).value == value
+    assert journal.get(record["event_id"], "police-wm").value == value
 
 
 def test_person_name_is_hashed_before_anything_is_kept(intake: Intake, producer: MemoryProducer, codec: AvroCodec,
@@ -123,7 +135,8 @@ def test_person_name_is_hashed_before_anything_is_kept(intake: Intake, producer:
     for _, key, value in producer.sent:
         assert NAME.encode() not in key + value
     for letter in dead_letters(producer, codec):
-        assert json.loads(letter["raw"])["name_hash"] == hasher.hash_name(NAME)
+        assert json.loads(sealed_raw(intake, letter))["name_hash"] == hasher.hash_name(NAME)
+        assert NAME.encode() not in letter["raw"] and letter["content_type"] == DESCRIPTION_TYPE
     for entry in journal.all_in_order():
         assert NAME.encode() not in entry.value and NAME not in entry.location
     captured = capsys.readouterr()
@@ -146,12 +159,12 @@ def test_conflict_is_dead_lettered(intake: Intake, producer: MemoryProducer, cod
     intake.submit("incident", record, POLICE)
     outcome = intake.submit("incident", incident(event_id=record["event_id"], details__injury=False), POLICE)
     assert outcome.status == "conflict"
-    assert outcome.reason == f"event_id {record['event_id']!r} reused with different content"
-    assert outcome.errors == (FieldError("event_id", "already used by a different record"),)
+    assert (outcome.reason, outcome.code) == ("event_id reused with different content", "EVENT_ID_CONFLICT")
+    assert outcome.errors == (FieldError("event_id", "already used by this agency for a different record"),)
     assert len(producer.on("incident")) == 1
     [letter] = dead_letters(producer, codec)
     assert letter["reason"] == "EVENT_ID_CONFLICT"
-    assert letter["errors"] == [{"path": "event_id", "message": "already used by a different record"}]
+    assert letter["errors"] == [{"path": "event_id", "message": "already used by this agency for a different record"}]
     assert letter["intended_topic"] == "incident"
 
 
@@ -165,7 +178,7 @@ def test_invalid_record_rejected_with_paths_and_dead_letter(intake: Intake, prod
     assert [e.path for e in outcome.errors] == ["details.offence_category"]
     assert producer.on("incident") == []
     [letter] = dead_letters(producer, codec)
-    assert letter["raw"] == raw
+    assert sealed_raw(intake, letter) == raw
     assert letter["reason"] == "VALIDATION_FAILED"
     assert letter["source"] == {"connector": "http", "agency": "police-wm", "location": POLICE.location}
     assert letter["errors"] == [{"path": e.path, "message": e.message} for e in outcome.errors]
@@ -187,7 +200,7 @@ def test_sent_name_hash_refused(intake: Intake) -> None:
 
 def test_unknown_topic_and_non_object(intake: Intake, producer: MemoryProducer, codec: AvroCodec) -> None:
     """Only source topics take records, and only JSON objects."""
-    assert intake.submit("alert", incident(), POLICE).errors == (FieldError("", "unknown topic 'alert'"),)
+    assert intake.submit("alert", incident(), POLICE).errors == (FieldError("", "unknown topic"),)
     assert intake.submit("incident", ["x"], POLICE).errors == (FieldError("", "must be a JSON object"),)
     assert [d["reason"] for d in dead_letters(producer, codec)] == ["UNKNOWN_TOPIC", "NOT_AN_OBJECT"]
 
@@ -207,10 +220,11 @@ def test_refuse_dead_letters_unparsed_input(intake: Intake, producer: MemoryProd
                             topic="incident", content_type="text/csv", clear_names=[NAME])
     assert (outcome.status, outcome.reason) == ("rejected", "row has 3 columns, expected 9")
     [letter] = dead_letters(producer, codec)
-    assert letter["raw"] == f"PNC,name_hash:{hasher.hash_name(NAME)},oops".encode()
+    assert sealed_raw(intake, letter) == f"PNC,name_hash:{hasher.hash_name(NAME)},oops".encode()
+    assert NAME.encode() not in letter["raw"] and json.loads(letter["raw"])["cells"][1]["length"] == len(NAME)
     assert letter["reason"] == "UNPARSEABLE"
     assert letter["errors"] == [{"path": "", "message": "row has 3 columns, expected 9"}]
-    assert (letter["content_type"], letter["intended_topic"]) == ("text/csv", "incident")
+    assert (letter["content_type"], letter["intended_topic"]) == (DESCRIPTION_TYPE, "incident")
 
 
 def test_unpublished_row_is_republished_exactly_once(journal: Journal, codec: AvroCodec, hasher: NameHasher) -> None:
@@ -231,3 +245,40 @@ def test_unpublished_row_is_republished_exactly_once(journal: Journal, codec: Av
 def test_canonical_json_is_order_independent() -> None:
     """The content hash input does not depend on key order."""
     assert canonical_json({"a": 1, "b": [1, 2]}) == canonical_json({"b": [1, 2], "a": 1})
+
+
+class PickyCodec(AvroCodec):
+    """The real codec, failing the way an unforeseen input would (OverflowError) for one event id."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__(prefix=PREFIX)
+        self.poison = poison
+
+    def encode(self, topic: str, datum: Any) -> bytes:
+        if isinstance(datum, dict) and datum.get("event_id") == self.poison:
+            raise OverflowError("date value out of range")
+        return super().encode(topic, datum)
+
+
+def test_an_unexpected_failure_refuses_that_record_only(journal: Journal, hasher: NameHasher,
+                                                        producer: MemoryProducer) -> None:
+    """A record the intake fails to process for an unforeseen reason is refused PROCESSING_FAILED (dead letter,
+    replayable) instead of raising; the next record is accepted."""
+    poison, fine = incident(), incident()
+    intake = make_intake(journal, PickyCodec(poison["event_id"]), hasher, producer)
+    outcome = intake.submit("incident", poison, POLICE)
+    assert (outcome.status, outcome.code) == ("rejected", "PROCESSING_FAILED")
+    assert "OverflowError" in (outcome.reason or "")
+    assert intake.submit("incident", fine, POLICE).status == "accepted"
+    [letter] = dead_letters(producer, PickyCodec(""))
+    assert letter["reason"] == "PROCESSING_FAILED" and json.loads(sealed_raw(intake, letter)) == poison
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable_not_a_refusal(tmp_path: Path, codec: AvroCodec,
+                                                                        hasher: NameHasher,
+                                                                        producer: MemoryProducer) -> None:
+    """The journal's database missing: IntakeUnavailable (the HTTP intake answers 503), and no dead letter."""
+    journal = Journal(sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db"))
+    with pytest.raises(IntakeUnavailable):
+        make_intake(journal, codec, hasher, producer).submit("incident", incident(), POLICE)
+    assert producer.sent == []

@@ -13,7 +13,7 @@ from consumers.delivery.channels import OutgoingMessage
 
 
 class Outbox:
-    """outbox.jsonl plus a readable line on stdout per message; always 'sent'."""
+    """outbox.jsonl (the message as sent) plus a line on stdout per message naming it, not its text; always 'sent'."""
 
     def __init__(self, path: Path, stream: IO[str] | None = None) -> None:
         self.path = path
@@ -35,9 +35,9 @@ class Outbox:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        # The staff id, not the number or address: stdout may end up in a terminal log.
-        print(f"[outbox] {message.channel} to {message.staff_id}: {message.subject + ' | ' if message.subject else ''}"
-              f"{message.body}", file=self.stream or sys.stdout, flush=True)
+        # The staff id and the alert, never the number, address or text: stdout ends up in the dispatcher's log.
+        print(f"[outbox] {message.channel} to {message.staff_id}: alert {message.alert_id} (delivery "
+              f"{message.delivery_id}), text in {self.path.name}", file=self.stream or sys.stdout, flush=True)
         return outbox_id
 
     def find(self, delivery_id: int) -> str | None:

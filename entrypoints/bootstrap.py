@@ -32,7 +32,7 @@ from consumers.chronology.feed import group_id as chronology_group
 from consumers.delivery import backlog
 from consumers.delivery.backlog import BacklogSummary
 from consumers.delivery.events import DeliveryPublisher
-from consumers.delivery.service import CONSUMED, DispatcherService
+from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
 from migrations import upgrade
 from runtime.codec import codec_for
@@ -127,7 +127,7 @@ def intake_process(settings: Settings, *, metrics_port: int = 0) -> Iterator[tup
         try:
             assert base.engine is not None
             intake = build_intake(base.settings, base.engine, producer)
-            intake.reseed_all() if base.started_broker else intake.republish_pending()
+            intake.reseed() if base.started_broker else intake.republish_pending()
             yield intake, base
             intake.flush()
         finally:
@@ -221,7 +221,7 @@ def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> I
     topics = [TOPICS[name] for name in ("case", "alert", "delivery")]
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
         bound, sessions = base.settings, sessionmaker(base.engine)
-        consumer = make_consumer(bound, *(bound.topic(t) for t in CONSUMED), group_id=f"{bound.topic_prefix}dispatcher")
+        consumer = make_consumer(bound, *(bound.topic(t) for t in CONSUMED), group_id=dispatcher_group(bound))
         service = DispatcherService(bound, sessions, now=now, publisher=DeliveryPublisher.from_settings(bound),
                                     consumer=consumer, ready=ready)
         feed = ChronologyFeed(make_consumer(bound, bound.topic(SUBJECT_EVENTS), group_id=chronology_group(bound)),

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     embedded_consumer_session_timeout_ms: int = Field(6000, description="Embedded profile: kafka-python consumers' session_timeout_ms; Tansu holds a group join for about half of it.")
     embedded_consumer_heartbeat_interval_ms: int = Field(2000, description="Embedded profile: kafka-python consumers' heartbeat_interval_ms (a third of the session timeout).")
     embedded_profile: bool | None = Field(None, description="Turn on the Tansu workarounds (BROKER-NOTES.md); default: on exactly when the embedded broker is used.")
+    embedded_checkpoint_s: float = Field(1.0, gt=0, description="Embedded profile: how often `up` copies what the memory-only broker must keep across a restart (compacted topics, uncommitted tails, group offsets) to data_dir/broker-copy.db.")
     embedded_broker_port: int = Field(0, description="Port of the embedded broker; 0 picks a free loopback port.")
     schema_registry_url: str | None = Field(None, description="Confluent-compatible schema registry; unset means the local schema-id table.")
     schema_registry_username: str | None = Field(None, description="Schema registry basic-auth user.")
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     dead_letter_retention_days: float = Field(30.0, gt=0, description="Days the encrypted raw bytes of a dead letter or refused file are kept; after that only the record's description (field names, types, lengths, fingerprints) stays.")
 
     # --- connectors
+    journal_keep_s: float = Field(3600.0, gt=0, description="Intake journal: seconds a source record's payload is kept once it is covered (against a cluster: published; embedded: processed by the worker and in `up`'s broker copy); a record about someone who is not a Drive subject is gone within this window.")
+    intake_dedupe_days: float = Field(30.0, gt=0, description="Intake journal: days an agency's event id and a hash of the record's content are remembered, so a repeat is answered duplicate or conflict (the payload itself goes after DRIVE_JOURNAL_KEEP_S).")
     intake_host: str = Field("127.0.0.1", description="Address the HTTP intake listens on.")
     intake_port: int = Field(8081, description="Port of the HTTP intake.")
     intake_max_body_bytes: int = Field(1_048_576, description="Largest accepted HTTP intake body; larger gets 413.")

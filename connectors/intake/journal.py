@@ -1,9 +1,15 @@
-"""The intake journal: every accepted record, keyed by (agency, event_id), durable before it is published."""
+"""The intake journal: every accepted record, keyed by (agency, event_id), durable before it is published.
+
+A row's payload is kept only until its effects are durable without it ("covered": against a cluster once the
+broker has it; with the embedded broker once the worker has processed it and `up`'s broker copy holds the
+result) and DRIVE_JOURNAL_KEEP_S has passed; then it is erased, and only the agency's event id and a hash of the
+content stay, for DRIVE_INTAKE_DEDUPE_DAYS, so a repeat is still recognised.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
@@ -22,7 +28,7 @@ class JournalEntry:
     event_id: str
     topic: str
     key: str
-    value: bytes
+    value: bytes | None  # None once erased
     content_sha256: str
     agency: str | None
     connector: str
@@ -34,7 +40,8 @@ class JournalEntry:
 
 def _entry(row: RowMapping) -> JournalEntry:
     return JournalEntry(
-        event_id=row["event_id"], topic=row["topic"], key=row["key"], value=bytes(row["value"]),
+        event_id=row["event_id"], topic=row["topic"], key=row["key"],
+        value=bytes(row["value"]) if row["value"] is not None else None,
         content_sha256=row["content_sha256"], agency=row["agency"], connector=row["connector"],
         location=row["location"], received_at=as_utc(row["received_at"]),
         published_at=as_utc(row["published_at"]), seq=row["seq"],
@@ -68,29 +75,64 @@ class Journal:
                                ).mappings().first()
         return _entry(row) if row is not None else None
 
-    def mark_published(self, seqs: Iterable[int], at: datetime | None = None) -> int:
-        """Set published_at on rows (by seq) not yet marked; returns how many rows changed."""
-        ids = list(dict.fromkeys(seqs))
-        if not ids:
-            return 0
+    def mark_published(self, acks: Iterable[tuple[int, int, int]], at: datetime | None = None, *,
+                       covered: bool = False) -> int:
+        """Rows (seq, partition, offset) the broker acknowledged: published_at and the position where it holds
+        them (`covered`: the broker's copy is durable, e.g. a real cluster). Returns how many rows changed."""
         at = at or datetime.now(UTC)
-        changed = 0
-        with self.engine.begin() as conn:
-            for start in range(0, len(ids), _PAGE):
-                stmt = (intake_journal.update()
-                        .where(intake_journal.c.seq.in_(ids[start:start + _PAGE]))
-                        .where(intake_journal.c.published_at.is_(None))
-                        .values(published_at=at))
-                changed += conn.execute(stmt).rowcount
+        c, changed = intake_journal.c, 0
+        extra = {"covered_at": at} if covered else {}
+        with self.engine.begin() as conn:  # one transaction for the whole batch of acknowledgements
+            for seq, partition, offset in dict.fromkeys(acks):
+                changed += conn.execute(intake_journal.update().where(c.seq == seq, c.published_at.is_(None))
+                                        .values(published_at=at, kafka_partition=partition, kafka_offset=offset,
+                                                **extra)).rowcount
         return changed
+
+    def mark_covered(self, topic: str, partition: int, below_offset: int, at: datetime | None = None) -> int:
+        """Rows the broker holds in `partition` of `topic` before `below_offset` are covered (embedded default:
+        a checkpoint of `up`'s broker copy says the worker processed them, or the copy holds them)."""
+        c = intake_journal.c
+        stmt = (intake_journal.update()
+                .where(c.topic == topic, c.kafka_partition == partition, c.kafka_offset < below_offset,
+                       c.covered_at.is_(None))
+                .values(covered_at=at or datetime.now(UTC)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    def uncovered(self, excluding: Iterable[str] = ()) -> Iterator[JournalEntry]:
+        """Rows whose effects are not durable without them, in journal order (to re-seed a fresh broker)."""
+        c = intake_journal.c
+        return self._scan(sa.and_(c.covered_at.is_(None), c.value.is_not(None), c.topic.not_in(list(excluding))))
+
+    def forget_positions(self) -> int:
+        """Before re-seeding a fresh broker: uncovered rows are no longer where the old broker held them."""
+        c = intake_journal.c
+        with self.engine.begin() as conn:
+            return int(conn.execute(intake_journal.update().where(c.covered_at.is_(None))
+                                    .values(published_at=None, kafka_partition=None, kafka_offset=None)).rowcount)
+
+    def prune(self, now: datetime, keep: timedelta, dedupe: timedelta, excluding: Iterable[str] = ()) -> tuple[int, int]:
+        """Erases the payload of rows covered longer than `keep`; deletes erased rows received before `dedupe`
+        ago. Rows of the `excluding` topics (dead letters, which have their own retention) are left alone.
+        Returns (erased, deleted)."""
+        c = intake_journal.c
+        others = c.topic.not_in(list(excluding))
+        with self.engine.begin() as conn:
+            erased = conn.execute(intake_journal.update()
+                                  .where(others, c.covered_at < now - keep, c.erased_at.is_(None))
+                                  .values(value=None, key="", location="", erased_at=now)).rowcount
+            deleted = conn.execute(intake_journal.delete()
+                                   .where(others, c.erased_at.is_not(None), c.received_at < now - dedupe)).rowcount
+        return int(erased), int(deleted)
 
     def pending(self) -> Iterator[JournalEntry]:
         """Rows never marked published, oldest first."""
         return self._scan(intake_journal.c.published_at.is_(None))
 
     def all_in_order(self) -> Iterator[JournalEntry]:
-        """Every row in journal order (for re-seeding an empty broker)."""
-        return self._scan(None)
+        """Every row still holding its payload, in journal order (for re-seeding an empty broker)."""
+        return self._scan(intake_journal.c.value.is_not(None))
 
     def count(self, *, pending_only: bool = False) -> int:
         """Number of rows (or of unpublished rows)."""

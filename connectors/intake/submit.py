@@ -18,8 +18,9 @@ from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
 from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD, NameHasher, reduce_record
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
-from connectors.intake.records import canonical_json, record_key
+from connectors.intake.records import canonical_json, error_summary, event_id_of, record_key, take_all
 from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
+from connectors.intake.retention import Retention
 from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
@@ -59,17 +60,6 @@ class IntakeOutcome:
     code: str | None = None
 
 
-def _event_id_of(record: object) -> str | None:
-    return record["event_id"] if isinstance(record, dict) and isinstance(record.get("event_id"), str) else None
-
-
-def _summary(errors: Iterable[FieldError]) -> str:
-    errors = list(errors)
-    shown = "; ".join(f"{e.path or '(record)'}: {e.message}" for e in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"{len(errors)} invalid field(s): {shown}{more}"
-
-
 @dataclass(frozen=True)
 class _Refusal:
     """How to dead-letter the record being submitted, should it be refused."""
@@ -88,16 +78,17 @@ class Intake:
     """Validates, journals and publishes records; thread-safe (one lock: journal order = send order)."""
 
     def __init__(self, *, journal: Journal, publisher: RecordPublisher, hasher: NameHasher, vault: DeadLetterVault,
-                 prefix: str = "drive.") -> None:
+                 prefix: str = "drive.", retention: Retention | None = None) -> None:
         self.journal = journal
         self.publisher = publisher
         self.hasher = hasher
         self.vault = vault
         self.dead_letters = DeadLetters(hasher, vault)
         self.prefix = prefix
+        self.retention = retention or Retention()
         self._lock = threading.RLock()
         self._inflight: set[int] = set()
-        self._acked: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._acked: queue.SimpleQueue[tuple[int, int, int]] = queue.SimpleQueue()
         self._failed: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ public API
@@ -108,12 +99,11 @@ class Intake:
         """Guard and validate one record, reduce names at the door, journal it (dedupe by agency and event_id), publish.
 
         A refused record becomes a dead letter (refused.py): its description in clear, its raw bytes (`raw`, else
-        the record serialised) sealed. `clear_names`: names the caller knows are in `raw`, hashed there too;
-        `columns`: the row by column (file drop, SQL polling); `name_hashed`: a dead-letter replay (names were
-        hashed at the door). Raises IntakeUnavailable only when the database cannot be reached.
-        """
+        the record serialised) sealed. `clear_names`: names known to be in `raw`, hashed there too; `columns`: the
+        row by column (file drop, SQL polling); `name_hashed`: a dead-letter replay. Raises IntakeUnavailable only
+        when the database cannot be reached."""
         refusal = _Refusal(origin, raw if raw is not None else record_bytes(record), content_type,
-                           topic if topic in SOURCE_TOPICS else None, _event_id_of(record), tuple(clear_names), columns)
+                           topic if topic in SOURCE_TOPICS else None, event_id_of(record), tuple(clear_names), columns)
         with self._lock:
             self._drain()
             return self._guarded(refusal, lambda: self._submit(topic, record, refusal, name_hashed))
@@ -139,23 +129,26 @@ class Intake:
             cutoff = datetime.now(UTC) - older_than if older_than is not None else None
             sent = 0
             for entry in self.journal.pending():
-                if entry.seq in self._inflight or (cutoff is not None and entry.received_at > cutoff):
-                    continue
-                if not self._send(entry):
-                    break  # broker unreachable: the rest stay pending for the next attempt
-                sent += 1
+                if entry.seq not in self._inflight and (cutoff is None or entry.received_at <= cutoff):
+                    if not self._send(entry):
+                        break  # broker unreachable: the rest stay pending for the next attempt
+                    sent += 1
             if sent:
                 log.info("intake.republished", count=sent)
         self.flush()
         self.vault.purge()
         return sent
 
-    def reseed_all(self) -> int:
-        """Send every journal row again, in journal order, to an empty (restarted embedded) broker."""
+    def reseed(self, *, uncovered_only: bool = False) -> int:
+        """Send journal rows again, in journal order, to an empty (restarted embedded) broker: every row that still
+        has its payload, or only those whose effects the broker copy of `up` does not hold (dead letters aside)."""
         with self._lock:
             self._drain()
-            sent = sum(1 for entry in self.journal.all_in_order() if self._send(entry))
-            log.info("intake.reseeded", count=sent)
+            if uncovered_only:
+                self.journal.forget_positions()
+            rows = self.journal.uncovered([DEAD_LETTER_TOPIC]) if uncovered_only else self.journal.all_in_order()
+            sent = sum(1 for entry in rows if self._send(entry))
+            log.info("intake.reseeded", count=sent, uncovered_only=uncovered_only)
         self.flush()
         return sent
 
@@ -164,8 +157,6 @@ class Intake:
         self.publisher.flush()
         with self._lock:
             self._drain()
-
-    # ------------------------------------------------------------------ internals
 
     def _guarded(self, refusal: _Refusal, work: Callable[[], IntakeOutcome]) -> IntakeOutcome:
         """Run work; an unexpected failure refuses this record (dead letter, replayable) instead of a 5xx loop."""
@@ -183,7 +174,7 @@ class Intake:
     def _submit(self, topic: str, record: object, refusal: _Refusal, name_hashed: bool) -> IntakeOutcome:
         def refuse(code: str, errors: tuple[FieldError, ...], reason: str | None = None,
                    status: Status = "rejected") -> IntakeOutcome:
-            return self._refuse(refusal, code, reason or _summary(errors), errors, status)
+            return self._refuse(refusal, code, reason or error_summary(errors), errors, status)
 
         if topic not in SOURCE_TOPICS:
             reason = "unknown topic"
@@ -261,28 +252,21 @@ class Intake:
             return False
         assert entry.seq is not None
         self._inflight.add(entry.seq)
-        future.add_callback(lambda _meta, seq=entry.seq: self._acked.put(seq))
+        future.add_callback(lambda meta, seq=entry.seq: self._acked.put((seq, meta.partition, meta.offset)))
         future.add_errback(lambda _exc, seq=entry.seq: self._failed.put(seq))
         return True
 
     def _drain(self) -> None:
-        """Mark acknowledged rows published; forget failed sends (they stay pending for republish)."""
-        acked: list[int] = []
-        while True:
-            try:
-                acked.append(self._acked.get_nowait())
-            except queue.Empty:
-                break
-        while True:
-            try:
-                failed = self._failed.get_nowait()
-            except queue.Empty:
-                break
+        """Mark acknowledged rows published; forget failed sends (they stay pending for republish); prune now and
+        then (Retention)."""
+        for failed in take_all(self._failed):
             self._inflight.discard(failed)
             log.warning("intake.publish_failed", seq=failed)
+        acked = take_all(self._acked)
         if acked:
-            self.journal.mark_published(acked)
-            self._inflight.difference_update(acked)
+            self.journal.mark_published(acked, covered=self.retention.covered_on_publish)
+            self._inflight.difference_update(seq for seq, _, _ in acked)
+        self.retention.maybe_prune(self.journal)
 
     def _log(self, status: str, origin: Origin, topic: str | None, event_id: str | None, **extra: Any) -> None:
         count_record(status, topic, origin.agency)
@@ -297,4 +281,4 @@ def build_intake(settings: Settings, engine: Any, producer: Any) -> Intake:
     prefix = settings.topic_prefix
     publisher = RecordPublisher(producer, codec_for(settings), prefix)
     return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key),
-                  vault=vault_for(settings, engine), prefix=prefix)
+                  vault=vault_for(settings, engine), prefix=prefix, retention=Retention.of(settings))

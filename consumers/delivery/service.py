@@ -155,3 +155,8 @@ def _companion(run: Callable[[threading.Event], None], stop: threading.Event) ->
         run(stop)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("dispatcher_companion_stopped", name=getattr(run, "__qualname__", repr(run)))
+
+
+def dispatcher_group(settings: Settings) -> str:
+    """The dispatcher's consumer group; the topic prefix keeps deployments sharing a cluster apart."""
+    return f"{settings.topic_prefix}dispatcher"

@@ -12,7 +12,8 @@ def banner(supervisor: Supervisor, not_ready: list[str]) -> str:
     s = supervisor.settings
     broker = "Tansu (embedded, in memory)" if supervisor.broker is not None else "external Kafka"
     lines = ["drive-alerts up: the whole pipeline on this machine",
-             f"  broker     {supervisor.bootstrap}  {broker}; re-seeded {supervisor.reseeded} journal record(s)"]
+             f"  broker     {supervisor.bootstrap}  {broker}; restored {supervisor.restored[0]} record(s) from its"
+             f" durable copy and re-seeded {supervisor.restored[1]} from the journal"]
     for child in supervisor.children.values():
         c = child.component
         pid = child.process.pid if child.process else "-"

@@ -1,4 +1,4 @@
-"""The supervisor of `drive-alerts up`: broker, topics, re-seed from the journal, child components, restarts, shutdown."""
+"""The supervisor of `drive-alerts up`: broker, topics, its durable copy restored, child components, restarts, stop."""
 from __future__ import annotations
 
 import signal
@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from connectors.intake.submit import build_intake
+from entrypoints.bootstrap import provision
 from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
+from entrypoints.up.durability import Durability
 from migrations import upgrade
-from runtime.db import make_engine
 from runtime.embedded_broker import EmbeddedBroker, _die_with_parent_hook
-from runtime.kafka import make_producer
 from runtime.logging import get_logger
 from runtime.settings import Settings
-from runtime.topics import ensure_topics
-from schemas.catalogue import TOPICS
 
 log = get_logger(__name__)
 STOP_TIMEOUT_S = 30.0
@@ -53,7 +50,8 @@ class Supervisor:
         self.children: dict[str, Child] = {}
         self.broker: object | None = None
         self.bootstrap = ""
-        self.reseeded = 0
+        self.durability: Durability | None = None
+        self.restored = (0, 0)  # (records from the broker copy, journal rows re-seeded)
         self._env: dict[str, str] = {}
         self._stopping = threading.Event()
 
@@ -65,8 +63,13 @@ class Supervisor:
         self.bootstrap = self._start_broker()
         bound = self.settings.model_copy(update={"kafka_bootstrap": self.bootstrap,
                                                  "embedded_profile": self.settings.embedded_workarounds})
-        self.reseeded = _prepare(bound, reseed=self.broker is not None)
         self.settings = bound
+        upgrade(bound.resolved_database_url)
+        provision(bound)
+        if self.broker is not None:  # the fresh embedded broker gets back what the last run left
+            self.durability = Durability(bound)
+            self.restored = self.durability.restore()
+            self.durability.start()
         self._env = child_env(bound, self.bootstrap)
         for component in components(bound):
             child = Child(component, self.logs_dir / f"{component.name}.log")
@@ -151,6 +154,9 @@ class Supervisor:
                 _wait_or_kill(child.process)  # type: ignore[arg-type]
                 if out is not None:
                     print(f"  stopped {child.component.name}", file=out, flush=True)
+        if self.durability is not None:
+            self.durability.close(final_checkpoint=self.broker is not None and self.broker.running)
+            self.durability = None
         if self.broker is not None:
             self.broker.stop()  # type: ignore[attr-defined]
             if out is not None:
@@ -165,22 +171,6 @@ class Supervisor:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def _prepare(settings: Settings, *, reseed: bool) -> int:
-    """Migrate the database, create every topic, and re-seed a fresh embedded broker from the intake journal."""
-
-    upgrade(settings.resolved_database_url)
-    ensure_topics(settings, TOPICS.values())
-    if not reseed:
-        return 0
-    engine = make_engine(settings.resolved_database_url)
-    producer = make_producer(settings)
-    try:
-        return build_intake(settings, engine, producer).reseed_all()
-    finally:
-        producer.close()
-        engine.dispose()
 
 
 def _answers(url: str | None) -> bool:

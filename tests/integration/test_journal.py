@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,8 +48,8 @@ def test_pending_mark_published_and_order(journal: Journal) -> None:
     """Rows are pending until marked, and both listings follow insertion order."""
     seqs = {event_id: journal.record(entry(event_id))[0].seq for event_id in ("b", "a", "c")}
     assert [e.event_id for e in journal.pending()] == ["b", "a", "c"]
-    assert journal.mark_published([seqs["a"], 999_999]) == 1
-    assert journal.mark_published([seqs["a"]]) == 0
+    assert journal.mark_published([(seqs["a"], 0, 7), (999_999, 0, 8)]) == 1
+    assert journal.mark_published([(seqs["a"], 0, 7)]) == 0
     assert [e.event_id for e in journal.pending()] == ["b", "c"]
     assert [e.event_id for e in journal.all_in_order()] == ["b", "a", "c"]
     assert journal.get("a", "police-wm").published_at is not None
@@ -110,8 +110,8 @@ def test_unpublished_row_is_published_once_after_restart(settings: Any, database
         engine.dispose()
 
 
-def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str) -> None:
-    """reseed_all sends every journal row (records and dead letters) again, in journal order."""
+def test_reseed_replays_the_journal_in_order(settings: Any, sqlite_url: str) -> None:
+    """reseed sends every journal row (records and dead letters) again, in journal order."""
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     ensure_topics(settings, TOPICS.values())
@@ -123,7 +123,7 @@ def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str)
             record.pop("name_hash", None)
             assert intake.submit("incident", record, ORIGIN).status == "accepted"
         intake.refuse(ORIGIN, b"not json", "body is not valid JSON")
-        assert intake.reseed_all() == 3
+        assert intake.reseed() == 3
         codec = AvroCodec(prefix=settings.topic_prefix)
         records = read_topic(settings.kafka_bootstrap, settings.topic("incident"), 10, timeout=3.0, to_end=True)
         assert [codec.decode(v)["event_id"] for _, v, _ in records] == [first["event_id"], second["event_id"]] * 2
@@ -131,3 +131,39 @@ def test_reseed_all_replays_the_journal_in_order(settings: Any, sqlite_url: str)
     finally:
         producer.close()
         engine.dispose()
+
+
+def test_covered_rows_leave_the_re_seed_and_lose_their_payload_after_the_window(journal: Journal) -> None:
+    """Acknowledged rows at (partition, offset); a checkpoint covers those below an offset: they are no longer
+    re-seeded, and after the keep window only their idempotency key and content hash remain, until the dedupe
+    window ends."""
+    seqs = [journal.record(entry(event_id))[0].seq for event_id in ("a", "b", "c")]
+    journal.mark_published([(seqs[0], 2, 10), (seqs[1], 2, 11), (seqs[2], 3, 10)])
+    assert journal.mark_covered("incident", 2, 11) == 1  # only "a": below offset 11 of partition 2
+    assert [e.event_id for e in journal.uncovered()] == ["b", "c"]
+    now = datetime.now(UTC)
+    assert journal.prune(now + timedelta(minutes=59), timedelta(hours=1), timedelta(days=30)) == (0, 0)
+    assert journal.prune(now + timedelta(minutes=61), timedelta(hours=1), timedelta(days=30)) == (1, 0)
+    erased = journal.get("a", "police-wm")
+    assert erased is not None and erased.value is None and erased.key == "" and erased.content_sha256
+    assert [e.event_id for e in journal.all_in_order()] == ["b", "c"]
+    assert journal.prune(now + timedelta(days=31), timedelta(hours=1), timedelta(days=30)) == (0, 1)
+    assert journal.get("a", "police-wm") is None
+
+
+def test_a_fresh_broker_forgets_where_the_old_one_held_uncovered_rows(journal: Journal) -> None:
+    """Before a re-seed the positions of uncovered rows are cleared, so a checkpoint of the new broker cannot cover
+    them by an old offset; covered rows keep theirs."""
+    a, b = (journal.record(entry(event_id))[0].seq for event_id in ("a", "b"))
+    journal.mark_published([(a, 0, 1), (b, 0, 2)])
+    journal.mark_covered("incident", 0, 2)
+    assert journal.forget_positions() == 1
+    assert journal.mark_covered("incident", 0, 100) == 0
+    assert [e.event_id for e in journal.pending()] == ["b"]
+
+
+def test_rows_acknowledged_by_a_durable_cluster_are_covered_at_once(journal: Journal) -> None:
+    """Against a real cluster a published row is covered: nothing waits for a broker copy."""
+    seq = journal.record(entry("a"))[0].seq
+    journal.mark_published([(seq, 0, 0)], covered=True)
+    assert list(journal.uncovered()) == []

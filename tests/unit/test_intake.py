@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -45,8 +46,8 @@ class MemoryProducer:
         return future
 
     def flush(self, timeout: float | None = None) -> None:
-        for future in self._unacked:
-            future.success(None)
+        for offset, future in enumerate(self._unacked, start=len(self.sent) - len(self._unacked)):
+            future.success(SimpleNamespace(partition=0, offset=offset))
         self._unacked.clear()
 
     def on(self, topic: str) -> list[tuple[str, bytes, bytes]]:

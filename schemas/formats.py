@@ -71,7 +71,8 @@ class TextRule:
         low, high = self.min_length, self.max_length if self.max_length is not None else 1 << 62
         fits = _fits(self.pattern, self.codes)
         misfit = (self.message or "", Reason.UNKNOWN_CODE if self.codes is not None else Reason.PATTERN)
-        too_long = (self.length_message or f"must be at most {high} characters", Reason.TOO_LONG)
+        # a code or reference that is too long is told the form it must have; free text its length
+        too_long = (self.length_message or self.message or f"must be at most {high} characters", Reason.TOO_LONG)
         too_short = (self.length_message or (EMPTY_MESSAGE if low == 1 else f"must be at least {low} characters"),
                      Reason.TOO_SHORT if self.length_message or low > 1 else Reason.EMPTY)
 

@@ -4,11 +4,13 @@ Run `python -m schemas.generate` after changing a schema; `--check` exits 1 when
 does the same). Per Avro namespace a records module and an enums module (drive.common -> generated/common.py and
 common_enums.py, ...), plus generated/events.py
 with the one Event envelope of every source topic; schemas/enums.py, details.py, shared.py, case_details.py and
-events.py re-export them under the names the rest of the code imports.
+events.py re-export them under the names the rest of the code imports; docs/json-schema/<topic>.json is each
+topic's JSON Schema (schemas.jsonschema).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from schemas._codegen import EXTERNAL, FieldCode, Imports, Namer, enum_source, e
 from schemas._exports import envelope_module, facade_modules, import_lines
 from schemas._schemawalk import named_types
 from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS, TOPICS
+from schemas.jsonschema import json_schema
 
 PACKAGE = "schemas.generated"
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +86,8 @@ def render_all() -> dict[str, str]:
     envelope = _envelope_fields()
     out["schemas/generated/events.py"] = envelope_module(found, modules, envelope, HEADER)
     out.update(facade_modules(found, modules, HEADER))
+    for topic in TOPICS:
+        out[f"docs/json-schema/{topic}.json"] = json.dumps(json_schema(topic), indent=2, ensure_ascii=False) + "\n"
     return out
 
 
@@ -105,8 +110,8 @@ def stale(files: dict[str, str]) -> list[str]:
     """Generated paths whose file is missing or differs, and files in schemas/generated/ nobody generates."""
     wrong = [path for path, text in files.items()
              if not (ROOT / path).exists() or (ROOT / path).read_text(encoding="utf-8") != text]
-    extra = [str(p.relative_to(ROOT)) for p in (ROOT / "schemas" / "generated").glob("*.py")
-             if str(p.relative_to(ROOT)) not in files]
+    extra = [str(p.relative_to(ROOT)) for pattern in ("schemas/generated/*.py", "docs/json-schema/*.json")
+             for p in ROOT.glob(pattern) if str(p.relative_to(ROOT)) not in files]
     return sorted(wrong + extra)
 
 
@@ -120,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in problems:
             print(f"stale: {path}")
         return 1 if problems else 0
-    (ROOT / "schemas" / "generated").mkdir(exist_ok=True)
     for path in problems:
         target = ROOT / path
+        target.parent.mkdir(parents=True, exist_ok=True)
         if path in files:
             target.write_text(files[path], encoding="utf-8")
         else:

@@ -16,12 +16,13 @@ import structlog
 
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
-from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record, scrub_raw
+from connectors.intake.pseudonymise import NameHasher, reduce_record, scrub_raw
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
 from runtime.codec import codec_for
 from runtime.settings import Settings
-from schemas.catalogue import NO_PERSON_EVENT_TYPES, SOURCE_TOPICS
-from schemas.jsonform import FieldError, ValidationFailed, from_json
+from schemas.admission import UNKNOWN_TOPIC, Refused, admit, summary
+from schemas.catalogue import NO_PERSON_EVENT_TYPES
+from schemas.jsonform import FieldError
 
 log = structlog.get_logger("connectors.intake.submit")
 
@@ -83,13 +84,6 @@ def _event_id_of(record: object) -> str | None:
     return event_id if isinstance(event_id, str) else None
 
 
-def _summary(errors: Iterable[FieldError]) -> str:
-    errors = list(errors)
-    shown = "; ".join(f"{e.path or '(record)'}: {e.message}" for e in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"{len(errors)} invalid field(s): {shown}{more}"
-
-
 class Intake:
     """Validates, journals and publishes records; thread-safe (one lock: journal order = send order)."""
 
@@ -126,23 +120,15 @@ class Intake:
                        intended: str | None = topic) -> IntakeOutcome:
                 return self._refuse(origin, dead_raw, code, reason, errors, intended, content_type, status, event_id)
 
-            if topic not in SOURCE_TOPICS:
-                reason = f"unknown topic {topic!r}"
-                return refuse("UNKNOWN_TOPIC", (FieldError("", reason),), reason, intended=None)
-            if not isinstance(record, dict):
-                return refuse("NOT_AN_OBJECT", (FieldError("", "must be a JSON object"),), "record is not a JSON object")
-            if HASH_FIELD in record and not name_hashed:
-                err = FieldError(HASH_FIELD, "must not be sent: send person_name, it is hashed at the door")
-                return refuse("VALIDATION_FAILED", (err,), _summary([err]))
             try:
-                datum = from_json(topic, reduced)
-            except ValidationFailed as exc:
-                errors = tuple(exc.errors)
-                return refuse("VALIDATION_FAILED", errors, _summary(errors))
+                datum = admit(topic, record, reduced, name_hashed=name_hashed)
+            except Refused as refused:
+                return refuse(refused.code, refused.errors, refused.reason,
+                              intended=None if refused.code == UNKNOWN_TOPIC else topic)
             sent_by = reduced["source"]["agency"]
             if origin.agency is not None and sent_by != origin.agency:
                 err = FieldError("source.agency", f"must be the sending agency {origin.agency!r}")
-                return refuse("AGENCY_MISMATCH", (err,), _summary([err]))
+                return refuse("AGENCY_MISMATCH", (err,), summary([err]))
             return self._journal_and_send(topic, reduced, datum, origin, refuse)
 
     def refuse(self, origin: Origin, raw: bytes, reason: str, errors: Iterable[FieldError] = (),

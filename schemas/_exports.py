@@ -21,7 +21,8 @@ def import_lines(imports: Imports, here: str = "") -> list[str]:
             groups[module.startswith("schemas")] += pack(f"from {module} import ", sorted(names), "") \
                 if len(f"from {module} import {', '.join(names)}") <= 120 \
                 else pack(f"from {module} import (", sorted(names), ")")
-    return ["from __future__ import annotations", "", *groups[0], *([""] if groups[0] and groups[1] else []), *groups[1]]
+    gap = [""] if groups[0] and groups[1] else []
+    return ["from __future__ import annotations", "", *groups[0], *gap, *groups[1]]
 
 
 def _union(name: str, members: list[str]) -> list[str]:
@@ -61,7 +62,8 @@ def envelope_module(found: Found, modules: dict[str, str], envelope: list[dict[s
     for topic in SOURCE_TOPICS:
         pairs = [f'"{et}": {record}' for et, record in EVENT_TYPES[topic].items()]
         reader_lines += pack(f'    "{topic}": _reader({enums[topic]}, {{', pairs, "}),")
-    lines = [header.format(what="The Event envelope and the record class of each topic"), *import_lines(imports, here), "",
+    title = header.format(what="The Event envelope and the record class of each topic")
+    lines = [title, *import_lines(imports, here), "",
              *_union("EventType", list(enums.values())), *_union("Details", details), "",
              *pack("DETAILS_CLASSES: dict[str, type[Record]] = {cls.__name__: cls for cls in (", details, ")}"),
              *pack("EVENT_TYPE_ENUMS: dict[str, type[StrEnum]] = {", [f'"{t}": {e}' for t, e in enums.items()], "}"),
@@ -129,7 +131,8 @@ def facade_modules(found: Found, modules: dict[str, str], header: str) -> dict[s
                                                    "event_from_datum")]
     events += [(modules[TOPICS[t].value_schema], TOPICS[t].value_schema.rsplit(".", 1)[1]) for t in TOPICS
                if t not in SOURCE_TOPICS]
-    events += [(modules[n], n.rsplit(".", 1)[1]) for n in ("drive.alert.AlertRecipient", "drive.deadletter.DeadLetterSource")]
+    parts = ("drive.alert.AlertRecipient", "drive.deadletter.DeadLetterSource")
+    events += [(modules[n], n.rsplit(".", 1)[1]) for n in parts]
     events += [("schemas.errors", "FieldError"), ("schemas.record", "to_datum_value")]
     events += [pair for pair in by_kind["shared"] if pair[1] != "Record"] + by_kind["details"]
     out["schemas/events.py"] = _facade(header.format(what="Typed events, alerts, deliveries and dead letters"),

@@ -48,7 +48,8 @@ def admit(topic: str, record: object, reduced: Any, *, name_hashed: bool = False
         reason = f"unknown topic {topic!r}"
         raise Refused(UNKNOWN_TOPIC, (FieldError("", reason, Reason.INVALID),), reason)
     if not isinstance(record, dict):
-        raise Refused(NOT_AN_OBJECT, (FieldError("", "must be a JSON object", Reason.TYPE),), "record is not a JSON object")
+        error = FieldError("", "must be a JSON object", Reason.TYPE)
+        raise Refused(NOT_AN_OBJECT, (error,), "record is not a JSON object")
     if NAME_HASH_FIELD in record and not name_hashed:
         error = FieldError(NAME_HASH_FIELD, "must not be sent: send person_name, it is hashed at the door",
                            Reason.UNKNOWN_FIELD)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from schemas import avro_schemas as registry
-from schemas._codegen import EXTERNAL, FieldCode, Imports, Namer, enum_source, external_reader, field_code, record_source
+from schemas._codegen import (
+    EXTERNAL, FieldCode, Imports, Namer, enum_source, external_reader, field_code, record_source,
+)
 from schemas._exports import envelope_module, facade_modules, import_lines
 from schemas._schemawalk import named_types
 from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS, TOPICS
@@ -76,7 +78,8 @@ def render_all() -> dict[str, str]:
     modules = {name: f"{PACKAGE}.{module}{'_enums' if d['type'] == 'enum' else ''}"
                for module, types in found.items() for name, (d, _, _) in types.items()}
     namer = Namer(modules)
-    out = {"schemas/generated/__init__.py": HEADER.format(what="Typed classes of the contract's records and enums") + "\n"}
+    package_doc = HEADER.format(what="Typed classes of the contract's records and enums")
+    out = {"schemas/generated/__init__.py": package_doc + "\n"}
     for module, types in found.items():
         enums = enums_module(module, types)
         if enums is not None:

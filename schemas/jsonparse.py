@@ -108,7 +108,8 @@ def _number(limits: JsonLimits, kind: type) -> Any:
 
     def parse(literal: str) -> Any:
         if len(literal) > longest:
-            raise JsonRefused(Reason.NUMBER_TOO_LONG, f"a number is {len(literal)} characters long, more than {longest}")
+            raise JsonRefused(Reason.NUMBER_TOO_LONG,
+                              f"a number is {len(literal)} characters long, more than {longest}")
         value = kind(literal)
         if kind is float and not math.isfinite(value):
             raise JsonRefused(Reason.OUT_OF_RANGE, f"the number {literal} is too large for a double")
@@ -140,8 +141,8 @@ def _check_string(text: str, path: tuple[Any, ...], longest: int) -> None:
     if len(text) > longest:
         raise JsonRefused(Reason.TOO_LONG, f"a string is {len(text)} characters long, more than {longest}", _path(path))
     if SURROGATES.search(text):
-        raise JsonRefused(Reason.ENCODING, "a string holds a lone surrogate (a \\ud800-\\udfff escape without its pair)",
-                          _path(path))
+        raise JsonRefused(Reason.ENCODING,
+                          "a string holds a lone surrogate (a \\ud800-\\udfff escape without its pair)", _path(path))
 
 
 def _path(parts: tuple[Any, ...]) -> str:

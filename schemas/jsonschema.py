@@ -106,7 +106,8 @@ class _Builder:
             return self.string(field)
         if kind in ("int", "long"):
             low, high = (-(2**31), 2**31 - 1) if kind == "int" else (-(2**63), 2**63 - 1)
-            return {"type": "integer", "minimum": field.get("drive.minimum", low), "maximum": field.get("drive.maximum", high)}
+            return {"type": "integer", "minimum": field.get("drive.minimum", low),
+                    "maximum": field.get("drive.maximum", high)}
         if kind == "boolean":
             return {"type": "boolean"}
         if kind == "bytes":

@@ -130,7 +130,8 @@ def bytes_reader() -> Read:
                 return base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
                 pass
-        return _null_or(value, path, ctx, "must be base64 text", Reason.FORMAT if isinstance(value, str) else Reason.TYPE)
+        reason = Reason.FORMAT if isinstance(value, str) else Reason.TYPE
+        return _null_or(value, path, ctx, "must be base64 text", reason)
 
     return read
 

@@ -38,7 +38,8 @@ def test_every_string_and_array_is_bounded(topic, version):
         by = record.get("drive.formatBy")
         items = type_name(node) == "array" and type_name(resolve(node["items"], namespace, names)[0]) or None
         if type_name(node) == "string" or items == "string":
-            assert "drive.format" in field or "drive.maxLength" in field or (by and by["target"] == field["name"]), where
+            formatted = by and by["target"] == field["name"]
+            assert "drive.format" in field or "drive.maxLength" in field or formatted, where
         if type_name(node) == "array":
             assert "drive.maxItems" in field, where
 

@@ -12,13 +12,23 @@ from typing import Any
 from schemas.errors import Reason
 
 # Control (Cc), format (Cf: bidi marks, zero-width characters, BOM, soft hyphen ...), line and paragraph
-# separators (Zl, Zp) as of Unicode 15, and surrogates (Cs), which only a lone \ud800-style escape can produce.
-_FORBIDDEN_CLASS = (
-    "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+# separators (Zl, Zp) as of Unicode 15, then surrogates (Cs), which only a lone \ud800-style escape can produce.
+FORBIDDEN_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x2064),
+    (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+    (0xD800, 0xDFFF),
 )
-FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN_CLASS}\ud800-\udfff]")
+
+
+def character_class(ranges: tuple[tuple[int, int], ...], escape: str = "\\U{:08x}") -> str:
+    """A regex character class of code point ranges, each written with `escape` (Python: \\U; ECMA-262: \\u)."""
+    parts = (escape.format(a) if a == b else f"{escape.format(a)}-{escape.format(b)}" for a, b in ranges)
+    return "[" + "".join(parts) + "]"
+
+
+FORBIDDEN_CHARACTERS = re.compile(character_class(FORBIDDEN_RANGES))
 SURROGATES = re.compile("[\ud800-\udfff]")
 CHARACTERS_MESSAGE = "must not contain control, format (bidi, zero-width) or line separator characters"
 ENCODING_MESSAGE = "must be valid Unicode text: no lone surrogates"

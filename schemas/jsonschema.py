@@ -14,14 +14,13 @@ from typing import Any
 from schemas import avro_schemas as registry
 from schemas._schemawalk import Schema, full_name, resolve, type_name
 from schemas.catalogue import EVENT_TYPES, TOPICS
-from schemas.formats import code_list, formats
-from schemas.jsonvalues import READER_ONLY_SYMBOL
+from schemas.formats import FORBIDDEN_RANGES, character_class, code_list, formats
+from schemas.jsonvalues import INTEGER_RANGES, READER_ONLY_SYMBOL
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-# the BMP part of schemas.formats.FORBIDDEN_CHARACTERS, as an ECMA-262 pattern
-PRINTABLE = ("^[^\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2"
-             "\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
-             "\\ud800-\\udfff]*$")
+# the characters every string refuses (schemas.formats), as an ECMA-262 pattern: only the BMP can be written there
+_BMP_FORBIDDEN = character_class(tuple(r for r in FORBIDDEN_RANGES if r[1] <= 0xFFFF), "\\u{:04x}")
+PRINTABLE = f"^[^{_BMP_FORBIDDEN[1:]}*$"
 NAME_AT_THE_DOOR = {"type": "string", "description": "The person's name, if the agency has it: replaced at the door "
                     "by name_hash (a keyed hash) before anything is validated, stored or published."}
 
@@ -105,7 +104,7 @@ class _Builder:
         if kind == "string":
             return self.string(field)
         if kind in ("int", "long"):
-            low, high = (-(2**31), 2**31 - 1) if kind == "int" else (-(2**63), 2**63 - 1)
+            low, high = INTEGER_RANGES[kind]
             return {"type": "integer", "minimum": field.get("drive.minimum", low),
                     "maximum": field.get("drive.maximum", high)}
         if kind == "boolean":

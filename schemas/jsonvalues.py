@@ -25,8 +25,7 @@ TIME_RANGE = "must be a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:5
 DATE_HINT = "must be a date YYYY-MM-DD"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LONGEST_TIMESTAMP = 64
-_INT32 = (-(2**31), 2**31 - 1)
-_INT64 = (-(2**63), 2**63 - 1)
+INTEGER_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,7 @@ def boolean_reader() -> Read:
 
 def integer_reader(avro_type: str, attributes: dict[str, Any]) -> Read:
     """An integer within the Avro type's range, then within drive.minimum/drive.maximum if given."""
-    low, high = _INT32 if avro_type == "int" else _INT64
+    low, high = INTEGER_RANGES[avro_type]
     wide = f"must be between {low} and {high}"
     least, most = attributes.get("drive.minimum", low), attributes.get("drive.maximum", high)
     narrow = attributes.get("drive.rangeMessage", f"must be between {least} and {most}")

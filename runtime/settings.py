@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # --- connectors
     journal_keep_s: float = Field(3600.0, gt=0, description="Intake journal: seconds a source record's payload is kept once it is covered (against a cluster: published; embedded: processed by the worker and in `up`'s broker copy); a record about someone who is not a Drive subject is gone within this window.")
     intake_dedupe_days: float = Field(30.0, gt=0, description="Intake journal: days an agency's event id and a hash of the record's content are remembered, so a repeat is answered duplicate or conflict (the payload itself goes after DRIVE_JOURNAL_KEEP_S).")
+    intake_max_ahead_h: float = Field(24.0, gt=0, description="Intake: an event's occurred_at or recorded_at may be at most this many hours ahead of now (agency clocks drift; an incident dated years ahead is refused).")
+    intake_max_age_days: float = Field(7300.0, gt=0, description="Intake: an event's occurred_at or recorded_at may be at most this many days old (history loaded late is fine; a date in year 1 is a mistake).")
     intake_host: str = Field("127.0.0.1", description="Address the HTTP intake listens on.")
     intake_port: int = Field(8081, description="Port of the HTTP intake.")
     intake_max_body_bytes: int = Field(1_048_576, description="Largest accepted HTTP intake body; larger gets 413.")

@@ -5,6 +5,12 @@ the loader inlines each shared definition (from common.avsc) at its first use in
 result is a standalone schema dict that fastavro and Apache avro both parse. A topic file that defines a
 type of the same full name itself keeps its own definition (how a later version can evolve a shared type
 without touching published versions). Published versions are frozen: see ids.json and its test.
+
+The files also carry the contract's validation rules as custom `drive.*` attributes (see formats.json and
+docs/event-contract.md). Avro allows extra attributes, but they are not part of the published schema:
+`schema_for` strips every `drive.*` key, so fingerprints, schema ids, fastavro and the schema registry see the
+schemas exactly as published; `annotated_schema` keeps them for the JSON validator, the JSON Schema export and
+the code generator.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from schemas.catalogue import TOPICS
 
 Schema = dict[str, Any]
 
+ATTRIBUTE_PREFIX = "drive."
 _TOPIC_FILE = re.compile(r"^(?P<topic>[a-z][a-z-]*)\.v(?P<version>[1-9][0-9]*)\.avsc$")
 
 
@@ -107,6 +114,15 @@ def _inline_common(node: Any, shared: dict[str, Schema], defined: set[str]) -> A
     return node
 
 
+def strip_attributes(node: Any) -> Any:
+    """A copy of a schema without the contract's `drive.*` attributes (what Avro tools and the registry see)."""
+    if isinstance(node, list):
+        return [strip_attributes(item) for item in node]
+    if isinstance(node, dict):
+        return {k: strip_attributes(v) for k, v in node.items() if not k.startswith(ATTRIBUTE_PREFIX)}
+    return node
+
+
 @cache
 def _resolved(topic: str, version: int) -> str:
     files = _topic_files().get(topic, {})
@@ -119,8 +135,20 @@ def _resolved(topic: str, version: int) -> str:
     return json.dumps(_inline_common(raw, shared, set()))
 
 
+@cache
+def _published(topic: str, version: int) -> str:
+    return json.dumps(strip_attributes(json.loads(_resolved(topic, version))))
+
+
 def schema_for(topic: str, version: int | None = None) -> Schema:
-    """The fully resolved value schema of a topic (latest version by default), as a fresh plain dict."""
+    """The fully resolved value schema of a topic (latest version by default) as published: no `drive.*` attributes."""
+    if version is None:
+        version = latest_version(topic)
+    return json.loads(_published(topic, version))
+
+
+def annotated_schema(topic: str, version: int | None = None) -> Schema:
+    """The fully resolved value schema of a topic with its `drive.*` validation attributes, as a fresh dict."""
     if version is None:
         version = latest_version(topic)
     return json.loads(_resolved(topic, version))
@@ -142,6 +170,6 @@ def schema_fingerprint(topic: str, version: int) -> str:
 
 @cache
 def latest_with_names(topic: str) -> tuple[Any, dict[str, tuple[Any, str | None]]]:
-    """The topic's latest resolved schema and its named types by full name (shared and cached: never mutate)."""
-    schema = schema_for(topic)
+    """The topic's latest annotated schema and its named types by full name (shared and cached: never mutate)."""
+    schema = annotated_schema(topic)
     return schema, named_types(schema)

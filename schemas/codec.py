@@ -14,6 +14,8 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from schemas import avro_schemas as registry
 from schemas.catalogue import EVENT_TYPES, TOPICS, details_schema_name
 from schemas.errors import CodecError
+from schemas.generated.events import RECORD_CLASSES, event_from_datum
+from schemas.record import Record
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
@@ -78,6 +80,17 @@ class LocalSchemaIds:
 _TOPIC_BY_RECORD = {spec.value_schema: topic for topic, spec in TOPICS.items()}
 
 
+def without_logical_types(node: Any) -> Any:
+    """A schema whose timestamps and dates read as their plain long/int (the typed classes convert them once)."""
+    if isinstance(node, list):
+        return [without_logical_types(item) for item in node]
+    if isinstance(node, dict):
+        if "logicalType" in node:
+            return node["type"]
+        return {key: without_logical_types(value) for key, value in node.items()}
+    return node
+
+
 def _topic_of(schema: dict) -> str | None:
     name = schema.get("name", "")
     full = name if "." in name else f"{schema.get('namespace', '')}.{name}"
@@ -91,7 +104,7 @@ class AvroCodec:
         self.ids = ids if ids is not None else LocalSchemaIds(prefix)
         self.prefix = prefix
         self._writers: dict[str, tuple[bytes, Any, dict[str, str]]] = {}
-        self._readers: dict[tuple[int, str | None], tuple[Any, Any]] = {}
+        self._readers: dict[tuple[int, str | None, bool], tuple[Any, Any]] = {}
 
     def _writer(self, topic: str) -> tuple[bytes, Any, dict[str, str]]:
         cached = self._writers.get(topic)
@@ -124,8 +137,8 @@ class AvroCodec:
             raise CodecError(f"{topic}: datum does not fit the schema: {exc}") from exc
         return out.getvalue()
 
-    def _reader(self, schema_id: int, topic: str | None) -> tuple[Any, Any]:
-        cached = self._readers.get((schema_id, topic))
+    def _reader(self, schema_id: int, topic: str | None, plain: bool) -> tuple[Any, Any]:
+        cached = self._readers.get((schema_id, topic, plain))
         if cached is None:
             try:
                 writer_schema = self.ids.schema_for_id(schema_id)
@@ -137,22 +150,37 @@ class AvroCodec:
                 raise CodecError(f"schema id {schema_id} is not the value schema of a known topic")
             if topic is not None and writer_topic is not None and writer_topic != topic:
                 raise CodecError(f"schema id {schema_id} belongs to topic {writer_topic!r}, not {topic!r}")
-            writer = parse_schema(writer_schema)
+            writer = parse_schema(without_logical_types(writer_schema) if plain else writer_schema)
             latest = registry.schema_for(reader_topic)
             # same schema: no resolution needed, which is the fast path
-            reader = None if writer_schema == latest else registry.parsed_schema(reader_topic)
+            reader = None if writer_schema == latest else (
+                parse_schema(without_logical_types(latest)) if plain else registry.parsed_schema(reader_topic))
             cached = (writer, reader)
-            self._readers[(schema_id, topic)] = cached
+            self._readers[(schema_id, topic, plain)] = cached
         return cached
 
     def decode(self, data: bytes, topic: str | None = None) -> dict[str, Any]:
         """The datum in Confluent-framed bytes, resolved to the latest schema of its topic."""
+        return self._read(data, topic, plain=False)
+
+    def decode_typed(self, data: bytes, topic: str) -> Record:
+        """The typed record in Confluent-framed bytes: an Event for a source topic, else the topic's record class.
+
+        The same as event_from_datum(topic, decode(data, topic)) (or RECORD_CLASSES[topic].from_datum), but
+        faster: fastavro reads timestamps and dates as plain numbers and the typed classes convert them once.
+        """
+        datum = self._read(data, topic, plain=True)
+        if topic in EVENT_TYPES:
+            return event_from_datum(topic, datum)
+        return RECORD_CLASSES[topic].from_datum(datum)
+
+    def _read(self, data: bytes, topic: str | None, plain: bool) -> dict[str, Any]:
         if len(data) < HEADER.size:
             raise CodecError(f"truncated: {len(data)} bytes is shorter than the 5-byte header")
         magic, schema_id = HEADER.unpack_from(data)
         if magic != MAGIC:
             raise CodecError(f"bad magic byte {magic}: not Confluent-framed Avro")
-        writer, reader = self._reader(schema_id, topic)
+        writer, reader = self._reader(schema_id, topic, plain)
         body = io.BytesIO(memoryview(data)[HEADER.size:])
         try:
             datum = schemaless_reader(body, writer, reader)

@@ -1,32 +1,36 @@
 """The integrator JSON form <-> Avro datum of a topic's latest schema (strict; every bad field named by path)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from schemas.errors import FieldError, ValidationFailed
+from schemas.errors import FieldError, Reason, ValidationFailed
 from schemas.jsonrender import JsonWriter, iso_timestamp
-from schemas.jsonvalidate import JsonReader
+from schemas.jsonvalidate import read_record
+from schemas.jsonvalues import Limits
 
-__all__ = ["FieldError", "ValidationFailed", "from_json", "to_json", "validate", "iso_timestamp"]
-
-
-def validate(topic: str, obj: Any) -> list[FieldError]:
-    """Every contract problem of a JSON-form record ([] when it is valid)."""
-    reader = JsonReader(topic)
-    reader.read(obj)
-    return reader.errors
+__all__ = ["FieldError", "Limits", "Reason", "ValidationFailed", "from_json", "to_json", "validate", "iso_timestamp"]
+DEFAULT_LIMITS = Limits()
 
 
-def from_json(topic: str, obj: Any) -> dict[str, Any]:
+def validate(topic: str, obj: Any, *, now: datetime | None = None, limits: Limits = DEFAULT_LIMITS) -> list[FieldError]:
+    """Every contract problem of a JSON-form record ([] when it is valid); never raises for JSON-like input.
+
+    With `now` (an aware datetime), occurred_at and recorded_at must also fall in the limits' window around it.
+    """
+    return read_record(topic, obj, now, limits)[1]
+
+
+def from_json(topic: str, obj: Any, *, now: datetime | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """A datum fastavro can write with the topic's latest schema; raises ValidationFailed naming every bad field.
 
-    Timestamps become aware datetimes, dates `datetime.date`, bytes from base64; `details` stays a plain dict
-    (the codec picks its union branch from `event_type`).
+    Timestamps become aware UTC datetimes, dates `datetime.date`, bytes from base64; `details` stays a plain dict
+    (the codec picks its union branch from `event_type`). For any JSON-like input nothing but ValidationFailed
+    is raised. `now` and `limits` as for validate.
     """
-    reader = JsonReader(topic)
-    datum = reader.read(obj)
-    if datum is None:
-        raise ValidationFailed(reader.errors)
+    datum, errors = read_record(topic, obj, now, limits)
+    if errors:
+        raise ValidationFailed(errors)
     return datum
 
 

@@ -1,39 +1,38 @@
-"""JSON form -> Avro datum: strict validation that names every bad field by path, and conversion on the way."""
+"""The JSON-form validator, compiled once per topic from its annotated schema into a tree of small readers.
+
+Everything it checks comes from the .avsc files: Avro types, and the `drive.*` attributes for what Avro cannot
+say (formats, lengths, item counts, ranges, event-time windows, fields one field's value requires). Reading a
+record converts it to the Avro datum on the way and collects every problem, in document order.
+"""
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-from datetime import date, datetime
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from schemas import avro_schemas as registry
 from schemas._schemawalk import Schema, full_name, resolve, type_name
-from schemas.catalogue import EVENT_TYPES, NO_PERSON_EVENT_TYPES
-from schemas.errors import FieldError
+from schemas.catalogue import EVENT_TYPES
+from schemas.errors import FieldError, Reason
+from schemas.formats import TextRule, formats, printable_key
+from schemas.jsonvalues import (
+    INVALID,
+    MISSING,
+    Context,
+    Limits,
+    Read,
+    boolean_reader,
+    bytes_reader,
+    date_reader,
+    enum_reader,
+    integer_reader,
+    number_reader,
+    string_reader,
+    timestamp_reader,
+)
 
-# A symbol a reader falls back to for values it does not know; never accepted from a sender.
-READER_ONLY_SYMBOL = "UNKNOWN"
-MAX_EVENT_ID = 128
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_INT32 = (-(2**31), 2**31 - 1)
-_INT64 = (-(2**63), 2**63 - 1)
-TIMESTAMP_HINT = "must be an ISO-8601 timestamp with a time zone, e.g. 2026-11-22T10:00:00Z"
-_MISSING = object()
-_INVALID = object()
-
-# (record full name, field) whose string may be empty; event_id has its own length rule
-_EMPTY_ALLOWED = {("drive.deadletter.FieldError", "path")}
-_HHMM_FIELDS = {("drive.common.CurfewHours", "start"), ("drive.common.CurfewHours", "end")}
-# what each Condition kind needs besides the common fields
-_CONDITION_NEEDS = {
-    "NO_CONTACT": ("protected_person_ref",),
-    "EXCLUSION_ZONE": ("location_ref",),
-    "CURFEW": ("curfew", "location_ref"),
-    "RESIDENCE": ("location_ref",),
-    "NO_APPROACH_SCHOOL": ("location_ref",),
-}
+_NO_DEFAULT: Any = object()
+_ITEM_ATTRIBUTES = ("drive.format", "drive.maxLength", "drive.minLength")
 
 
 def join(path: str, name: str) -> str:
@@ -41,169 +40,211 @@ def join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-class JsonReader:
-    """Converts one JSON-form record of a topic to an Avro datum of its latest schema, collecting errors."""
+def _error_reader(message: str) -> Read:
+    def read(value: Any, path: str, ctx: Context) -> Any:
+        return ctx.error(path, message, Reason.INVALID)
+    return read
+
+
+class _Compiler:
+    """Builds the readers of one topic's latest annotated schema (named records compiled once)."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.schema, self.names = registry.latest_with_names(topic)  # shared and cached: never mutated
-        self.errors: list[FieldError] = []
+        self.schema, self.names = registry.latest_with_names(topic)
+        self.records: dict[str, Read] = {}
 
-    def error(self, path: str, message: str) -> object:
-        self.errors.append(FieldError(path, message))
-        return _INVALID
+    def root(self) -> Read:
+        if self.topic in EVENT_TYPES:
+            return self.record(self.schema, None, envelope=True)
+        return self.record(self.schema, None)
 
-    def read(self, obj: Any) -> dict | None:
-        """The datum, or None when errors were found (see self.errors)."""
+    def value(self, node: Any, namespace: str | None, attributes: dict[str, Any]) -> Read:
+        node, namespace = resolve(node, namespace, self.names)
+        kind = type_name(node)
+        if kind == "union":
+            return self.union(node, namespace, attributes)
+        if isinstance(node, dict) and "logicalType" in node:
+            if node["logicalType"] == "timestamp-millis":
+                return timestamp_reader(bool(attributes.get("drive.eventTime")))
+            if node["logicalType"] == "date":
+                return date_reader()
+            return _error_reader(f"unsupported logical type {node['logicalType']}")
+        if kind == "record":
+            return self.record(node, namespace)
+        if kind == "enum":
+            return enum_reader(node["symbols"])
+        if kind == "array":
+            return self.array(node, namespace, attributes)
+        return self.primitive(kind, attributes)
+
+    def primitive(self, kind: str, attributes: dict[str, Any]) -> Read:
+        if kind == "string":
+            return string_reader(TextRule.of(attributes))
+        if kind == "boolean":
+            return boolean_reader()
+        if kind in ("int", "long"):
+            return integer_reader(kind, attributes)
+        if kind in ("float", "double"):
+            return number_reader()
+        if kind == "bytes":
+            return bytes_reader()
+        return _error_reader(f"unsupported type {kind}")
+
+    def union(self, node: list, namespace: str | None, attributes: dict[str, Any]) -> Read:
+        branches = [b for b in node if b != "null"]
+        if len(branches) != 1:  # only details has several branches, and it is chosen by event_type
+            return _error_reader("unsupported union")
+        inner = self.value(branches[0], namespace, attributes)
+        nullable = "null" in node
+
+        def read(value: Any, path: str, ctx: Context) -> Any:
+            if value is None:
+                return None if nullable else ctx.error(path, "must not be null", Reason.NULL)
+            return inner(value, path, ctx)
+
+        return read
+
+    def array(self, node: Schema, namespace: str | None, attributes: dict[str, Any]) -> Read:
+        items = self.value(node["items"], namespace, {k: attributes[k] for k in _ITEM_ATTRIBUTES if k in attributes})
+        most = attributes.get("drive.maxItems", 1 << 62)
+        too_many = f"must hold at most {most} items"
+
+        def read(value: Any, path: str, ctx: Context) -> Any:
+            if not isinstance(value, list):
+                return ctx.error(path, "must not be null" if value is None else "must be an array",
+                                 Reason.NULL if value is None else Reason.TYPE)
+            if len(value) > most:
+                return ctx.error(path, too_many, Reason.TOO_MANY)
+            return [items(item, f"{path}[{i}]", ctx) for i, item in enumerate(value)]
+
+        return read
+
+    def record(self, node: Schema, namespace: str | None, envelope: bool = False) -> Read:
+        node, namespace = resolve(node, namespace, self.names)
+        name = full_name(node["name"], namespace)
+        if name not in self.records:
+            self.records[name] = _record_reader(self, node, namespace, envelope)
+        return self.records[name]
+
+    def details(self) -> Read:
+        """The envelope's details: the record of the branch event_type names (read after event_type)."""
+        branches = {event_type: self.record(f"{self.schema['namespace']}.{record}", None)
+                    for event_type, record in EVENT_TYPES[self.topic].items()}
+
+        def read(value: Any, path: str, ctx: Context, event_type: Any) -> Any:
+            if not isinstance(event_type, str) or event_type not in branches:
+                return value if isinstance(value, dict) else ctx.error(path, "must be an object", Reason.TYPE)
+            return branches[event_type](value, path, ctx)
+
+        return read
+
+
+def _record_reader(compiler: _Compiler, node: Schema, namespace: str | None, envelope: bool) -> Read:
+    # per field: name, reader, default, check after reading, and the earlier field whose value the reader needs
+    plan: list[tuple[str, Any, Any, Any, str | None]] = []
+    format_by = node.get("drive.formatBy")
+    for field in node["fields"]:
+        name, attributes = field["name"], {k: v for k, v in field.items() if k.startswith("drive.")}
+        needs = None
+        if envelope and name == "details":
+            read, needs = compiler.details(), "event_type"
+        elif format_by and name == format_by["target"]:
+            read, needs = _formatted_by(format_by, attributes), format_by["field"]
+        else:
+            read = compiler.value(field["type"], namespace, attributes)
+        plan.append((name, read, field.get("default", _NO_DEFAULT), _min_items_check(name, attributes), needs))
+    names = frozenset(name for name, *_ in plan)
+    required_when = node.get("drive.requiredWhen")
+
+    def read_record(obj: Any, path: str, ctx: Context) -> Any:
         if not isinstance(obj, dict):
-            self.error("", "must be a JSON object")
-            return None
-        datum = self.record(obj, self.schema, "", None, envelope=self.topic in EVENT_TYPES)
-        return None if self.errors else datum
-
-    # --- records
-    def record(self, obj: Any, schema: Schema, path: str, namespace: str | None, envelope: bool = False) -> Any:
-        if not isinstance(obj, dict):
-            return self.error(path, "must be an object")
-        schema, namespace = resolve(schema, namespace, self.names)
-        name = full_name(schema["name"], namespace)
+            return ctx.error(path, "must not be null" if obj is None else "must be an object",
+                             Reason.NULL if obj is None else Reason.TYPE)
+        prefix = f"{path}." if path else ""
         out: dict[str, Any] = {}
-        for field in schema["fields"]:
-            fname, fpath = field["name"], join(path, field["name"])
-            value = obj.get(fname, _MISSING)
-            if envelope and fname == "details":
-                out[fname] = self.details(value, out.get("event_type"), fpath)
-            elif value is _MISSING:
-                out[fname] = self.absent(field, fpath)
+        for name, read_field, default, post, needs in plan:
+            value = obj.get(name, MISSING)
+            if value is MISSING:
+                if default is _NO_DEFAULT:
+                    out[name] = ctx.error(prefix + name, "required field missing", Reason.REQUIRED)
+                else:
+                    out[name] = list(default) if isinstance(default, list) else default
+            elif needs is None:
+                out[name] = read_field(value, prefix + name, ctx)
             else:
-                out[fname] = self.value(value, field["type"], fpath, namespace, (name, fname))
-            if envelope:
-                self.check_envelope_field(fname, out)
-        for key in obj:
-            if key not in out:
-                self.error(join(path, str(key)), "unknown field")
-        if name == "drive.common.Condition":
-            self.check_condition(out, path)
+                out[name] = read_field(value, prefix + name, ctx, out.get(needs))
+            if post is not None:
+                post(out, prefix + name, ctx)
+        if not names.issuperset(obj):
+            for key in obj:
+                if key not in names:
+                    ctx.error(prefix + printable_key(key), "unknown field", Reason.UNKNOWN_FIELD)
+        if required_when is not None:
+            _check_required(required_when, out, prefix, ctx)
         return out
 
-    def absent(self, field: Schema, path: str) -> Any:
-        if "default" not in field:
-            return self.error(path, "required field missing")
-        default = field["default"]
-        return list(default) if isinstance(default, list) else default
+    return read_record
 
-    def details(self, value: Any, event_type: Any, path: str) -> Any:
-        if value is _MISSING:
-            return self.error(path, "required field missing")
-        branches = EVENT_TYPES[self.topic]
-        if not isinstance(event_type, str) or event_type not in branches:
-            return value if isinstance(value, dict) else self.error(path, "must be an object")
-        branch, namespace = resolve(f"{self.schema['namespace']}.{branches[event_type]}", None, self.names)
-        return self.record(value, branch, path, namespace)
 
-    # --- any value
-    def value(self, value: Any, schema: Any, path: str, namespace: str | None, where: tuple[str, str]) -> Any:
-        schema, namespace = resolve(schema, namespace, self.names)
-        kind = type_name(schema)
-        if kind == "union":
-            return self.union(value, schema, path, namespace, where)
-        if value is None:
-            return self.error(path, "must not be null")
-        if isinstance(schema, dict) and "logicalType" in schema:
-            return self.logical(value, schema["logicalType"], path)
-        if kind == "record":
-            return self.record(value, schema, path, namespace)
-        if kind == "enum":
-            return self.enum(value, schema, path)
-        if kind == "array":
-            return self.array(value, schema["items"], path, namespace, where)
-        return self.primitive(value, kind, path, where)
-
-    def union(self, value: Any, schema: list, path: str, namespace: str | None, where: tuple[str, str]) -> Any:
-        if value is None:
-            return None if "null" in schema else self.error(path, "must not be null")
-        branches = [b for b in schema if b != "null"]
-        if len(branches) != 1:  # only details has several branches, and it is chosen by event_type
-            return self.error(path, "unsupported union")
-        return self.value(value, branches[0], path, namespace, where)
-
-    def enum(self, value: Any, schema: Schema, path: str) -> Any:
-        allowed = [s for s in schema["symbols"] if s != READER_ONLY_SYMBOL]
-        if not isinstance(value, str) or value not in allowed:
-            return self.error(path, f"must be one of {', '.join(allowed)}")
-        return value
-
-    def array(self, value: Any, items: Any, path: str, namespace: str | None, where: tuple[str, str]) -> Any:
-        if not isinstance(value, list):
-            return self.error(path, "must be an array")
-        return [self.value(item, items, f"{path}[{i}]", namespace, where) for i, item in enumerate(value)]
-
-    def primitive(self, value: Any, kind: str, path: str, where: tuple[str, str]) -> Any:
-        if kind == "string":
-            if not isinstance(value, str):
-                return self.error(path, "must be a string")
-            if not value and where not in _EMPTY_ALLOWED and where[1] != "event_id":
-                return self.error(path, "must not be empty")
-            if where in _HHMM_FIELDS and not _HHMM.match(value):
-                return self.error(path, "must be a time of day HH:MM (24-hour)")
-            return value
-        if kind == "boolean":
-            return value if isinstance(value, bool) else self.error(path, "must be true or false")
-        if kind in ("int", "long"):
-            low, high = _INT32 if kind == "int" else _INT64
-            if not isinstance(value, int) or isinstance(value, bool):
-                return self.error(path, "must be an integer")
-            return value if low <= value <= high else self.error(path, f"must be between {low} and {high}")
-        if kind in ("float", "double"):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                return self.error(path, "must be a number")
-            return float(value)
-        if kind == "bytes":
-            if not isinstance(value, str):
-                return self.error(path, "must be base64 text")
-            try:
-                return base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                return self.error(path, "must be base64 text")
-        return self.error(path, f"unsupported type {kind}")
-
-    def logical(self, value: Any, logical_type: str, path: str) -> Any:
-        if logical_type == "timestamp-millis":
-            return self.timestamp(value, path)
-        if logical_type == "date":
-            if not isinstance(value, str) or not _DATE.match(value):
-                return self.error(path, "must be a date YYYY-MM-DD")
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                return self.error(path, "must be a date YYYY-MM-DD")
-        return self.error(path, f"unsupported logical type {logical_type}")
-
-    def timestamp(self, value: Any, path: str) -> Any:
-        if not isinstance(value, str) or "T" not in value:
-            return self.error(path, TIMESTAMP_HINT)
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return self.error(path, TIMESTAMP_HINT)
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            return self.error(path, "must include a time zone (Z or +HH:MM), e.g. 2026-11-22T10:00:00Z")
-        return moment
-
-    # --- rules beyond types
-    def check_envelope_field(self, name: str, out: dict[str, Any]) -> None:
-        value = out[name]
-        if name == "event_id" and isinstance(value, str) and not 1 <= len(value) <= MAX_EVENT_ID:
-            self.error(name, f"must be 1 to {MAX_EVENT_ID} characters")
-        elif name == "schema_version" and isinstance(value, int):
-            latest = registry.latest_version(self.topic)
-            if not 1 <= value <= latest:
-                self.error(name, f"must be between 1 and {latest} (the latest version of this topic)")
-        elif name == "person_ids" and value == [] and out.get("event_type") not in NO_PERSON_EVENT_TYPES:
-            self.error(name, "must hold at least one identifier")
-
-    def check_condition(self, out: dict[str, Any], path: str) -> None:
-        kind = out.get("kind")
-        for needed in _CONDITION_NEEDS.get(kind if isinstance(kind, str) else "", ()):
+def _check_required(rule: dict[str, Any], out: dict[str, Any], prefix: str, ctx: Context) -> None:
+    field = rule["field"]
+    value = out.get(field)
+    if isinstance(value, str):
+        for needed in rule["cases"].get(value, ()):
             if out.get(needed) is None:
-                self.error(join(path, needed), f"required when kind is {kind}")
+                ctx.error(prefix + needed, f"required when {field} is {value}", Reason.REQUIRED)
+
+
+def _formatted_by(rule: dict[str, Any], attributes: dict[str, Any]) -> Any:
+    """A string whose format depends on an earlier field's value (PersonId.value by scheme, LocationRef by kind)."""
+    by_value = {value: string_reader(TextRule.of(attributes, name)) for value, name in rule["formats"].items()}
+    default = string_reader(TextRule.of(attributes, rule["default"]))
+    longest = max(formats()[name].get("maxLength", 1 << 62) for name in (*rule["formats"].values(), rule["default"]))
+    plain = string_reader(TextRule(max_length=longest))
+
+    def read(value: Any, path: str, ctx: Context, discriminator: Any) -> Any:
+        if discriminator is INVALID or not isinstance(discriminator, str):
+            return plain(value, path, ctx)
+        return by_value.get(discriminator, default)(value, path, ctx)
+
+    return read
+
+
+def _min_items_check(name: str, attributes: dict[str, Any]) -> Any:
+    least = attributes.get("drive.minItems")
+    if least is None:
+        return None
+    message = attributes.get("drive.minItemsMessage", f"must hold at least {least} items")
+    unless = attributes.get("drive.minItemsUnless", {})
+
+    def check(out: dict[str, Any], path: str, ctx: Context) -> None:
+        value = out[name]
+        if isinstance(value, list) and len(value) < least \
+                and not any(out.get(field) in values for field, values in unless.items()):
+            ctx.error(path, message, Reason.TOO_FEW)
+
+    return check
+
+
+@cache
+def compiled(topic: str) -> Read:
+    """The reader of a whole JSON-form record of a topic (compiled on first use, then shared)."""
+    return _Compiler(topic).root()
+
+
+def read_record(topic: str, obj: Any, now: datetime | None, limits: Limits) -> tuple[Any, list[FieldError]]:
+    """The datum of a JSON-form record and its problems (the datum is meaningless when there are problems)."""
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    ctx = Context(now, limits)
+    if not isinstance(obj, dict):
+        ctx.error("", "must be a JSON object", Reason.TYPE)
+        return None, ctx.errors
+    datum = compiled(topic)(obj, "", ctx)
+    errors = ctx.errors
+    if len(errors) > limits.max_errors:
+        left = len(errors) - limits.max_errors
+        errors = [*errors[:limits.max_errors],
+                  FieldError("", f"{left} more problem(s) not listed", Reason.TOO_MANY_ERRORS)]
+    return datum, errors

@@ -10,18 +10,19 @@ KIND_EVENT = "event"  # a source record about the keyed subject (value: its Conf
 KIND_POSSIBLE_MATCH = "possible_match"  # a source record that may be about the keyed subject: ask, never link
 KIND_TICK = "tick"  # the clock: sent to every partition, header `now`, no subject
 KINDS = (KIND_EVENT, KIND_POSSIBLE_MATCH, KIND_TICK)
+KIND_HEADER, TOPIC_HEADER, NOW_HEADER = "kind", "topic", "now"  # the headers: a record's kind, source topic, tick time
 
 Headers = list[tuple[str, bytes]]
 
 
 def forward_headers(kind: str, topic: str) -> Headers:
     """Headers of a forwarded source record: its kind and the short name of the topic it came from."""
-    return [("kind", kind.encode()), ("topic", topic.encode())]
+    return [(KIND_HEADER, kind.encode()), (TOPIC_HEADER, topic.encode())]
 
 
 def tick_headers(now: datetime) -> Headers:
     """Headers of a clock tick at `now` (ISO-8601, UTC)."""
-    return [("kind", KIND_TICK.encode()), ("now", iso(now).encode())]
+    return [(KIND_HEADER, KIND_TICK.encode()), (NOW_HEADER, iso(now).encode())]
 
 
 def header(headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None, name: str) -> str | None:

@@ -16,7 +16,7 @@ import structlog
 from connectors.intake.guards import flaw_summary, json_flaws
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
-from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD, NameHasher, reduce_record
+from connectors.intake.pseudonymise import NAME_FIELD, NameHasher, reduce_record
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
 from connectors.intake.records import canonical_json, error_summary, event_id_of, record_key, take_all
 from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
@@ -25,7 +25,9 @@ from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
-from schemas.jsonform import FieldError, ValidationFailed, from_json
+from schemas.admission import Refused, admit
+from schemas.jsonform import FieldError
+from schemas.jsonvalues import Limits
 
 log = structlog.get_logger("connectors.intake.submit")
 
@@ -78,7 +80,7 @@ class Intake:
     """Validates, journals and publishes records; thread-safe (one lock: journal order = send order)."""
 
     def __init__(self, *, journal: Journal, publisher: RecordPublisher, hasher: NameHasher, vault: DeadLetterVault,
-                 prefix: str = "drive.", retention: Retention | None = None) -> None:
+                 prefix: str = "drive.", retention: Retention | None = None, limits: Limits | None = None) -> None:
         self.journal = journal
         self.publisher = publisher
         self.hasher = hasher
@@ -86,6 +88,7 @@ class Intake:
         self.dead_letters = DeadLetters(hasher, vault)
         self.prefix = prefix
         self.retention = retention or Retention()
+        self.limits = limits or Limits()  # the event-time window around now
         self._lock = threading.RLock()
         self._inflight: set[int] = set()
         self._acked: queue.SimpleQueue[tuple[int, int, int]] = queue.SimpleQueue()
@@ -176,21 +179,13 @@ class Intake:
                    status: Status = "rejected") -> IntakeOutcome:
             return self._refuse(refusal, code, reason or error_summary(errors), errors, status)
 
-        if topic not in SOURCE_TOPICS:
-            reason = "unknown topic"
-            return refuse("UNKNOWN_TOPIC", (FieldError("", reason),), reason)
-        if not isinstance(record, dict):
-            return refuse("NOT_AN_OBJECT", (FieldError("", "must be a JSON object"),), "record is not a JSON object")
-        if flaws := json_flaws(record, names=(NAME_FIELD,)):
+        if isinstance(record, dict) and (flaws := json_flaws(record, names=(NAME_FIELD,))):
             return refuse(*flaw_summary(flaws))
-        if HASH_FIELD in record and not name_hashed:
-            return refuse("VALIDATION_FAILED", (FieldError(HASH_FIELD, "must not be sent: send person_name, it is "
-                                                                      "hashed at the door"),))
-        reduced = reduce_record(record, self.hasher)
+        reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
         try:
-            datum = from_json(topic, reduced)
-        except ValidationFailed as exc:
-            return refuse("VALIDATION_FAILED", tuple(exc.errors))
+            datum = admit(topic, record, reduced, name_hashed=name_hashed, now=datetime.now(UTC), limits=self.limits)
+        except Refused as refused:
+            return refuse(refused.code, refused.errors, refused.reason)
         origin = refusal.origin
         if origin.agency is not None and reduced["source"]["agency"] != origin.agency:
             return refuse("AGENCY_MISMATCH", (FieldError("source.agency", f"must be the sending agency {origin.agency!r}"),))
@@ -276,9 +271,16 @@ class Intake:
                  topic=topic, event_id=event_id, **extra)
 
 
+def intake_limits(settings: Settings) -> Limits:
+    """The contract's event-time window as the settings give it."""
+    return Limits(max_ahead=timedelta(hours=settings.intake_max_ahead_h),
+                  max_age=timedelta(days=settings.intake_max_age_days))
+
+
 def build_intake(settings: Settings, engine: Any, producer: Any) -> Intake:
     """The Intake of a process: journal and vault on `engine`, publisher on `producer`, codec, hasher and keys from settings."""
     prefix = settings.topic_prefix
     publisher = RecordPublisher(producer, codec_for(settings), prefix)
     return Intake(journal=Journal(engine), publisher=publisher, hasher=NameHasher(settings.name_hash_key),
-                  vault=vault_for(settings, engine), prefix=prefix, retention=Retention.of(settings))
+                  vault=vault_for(settings, engine), prefix=prefix, retention=Retention.of(settings),
+                  limits=intake_limits(settings))

@@ -69,7 +69,7 @@ def case_record(i: int, now: datetime) -> dict[str, Any]:
     """CASE_OPENED for subject i: one victim (with a protected child and address), a case manager and an IDVA."""
     ids = _ids(i)
     details = {"subject_id": subject_id(i), "status": "OPEN", "identifiers": list(ids.values()),
-               "home_force_area": "WM", "case_manager_id": f"staff-cm-{i // SUBJECTS_PER_CASE_MANAGER:05d}",
+               "home_force_area": "E23000014", "case_manager_id": f"staff-cm-{i // SUBJECTS_PER_CASE_MANAGER:05d}",
                "victims": [{"victim_ref": _victim(i), "idva_id": f"staff-idva-{i // VICTIMS_PER_IDVA:05d}",
                             "protected_person_refs": [f"CHILD-B{i:07d}"],
                             "protected_locations": [{"kind": "UPRN", "value": f"1000{i:08d}"}]}],
@@ -102,17 +102,17 @@ def agency_record(i: int, event_type: str, now: datetime, rng: random.Random) ->
     later = _iso(now + timedelta(days=30))
     builders: dict[str, tuple[dict, list[dict], dict]] = {
         "DOMESTIC_INCIDENT": (_POLICE, [ids["PNC"]], {
-            "incident_ref": f"WM-{n:07d}", "force_area": "WM", "victim_refs": [_victim(i)],
+            "incident_ref": f"WM-{n:07d}", "force_area": "E23000014", "victim_refs": [_victim(i)],
             "location_ref": {"kind": "UPRN", "value": f"1000{i:08d}"}, "offence_category": "ASSAULT",
             "injury": rng.random() < 0.3, "weapon": rng.random() < 0.1, "children_present": rng.random() < 0.4,
             "risk_level": rng.choice(["STANDARD", "MEDIUM", "HIGH"])}),
-        "ARREST": (_POLICE, [ids["PNC"]], {"incident_ref": f"WM-{n:07d}", "force_area": "WM",
+        "ARREST": (_POLICE, [ids["PNC"]], {"incident_ref": f"WM-{n:07d}", "force_area": "E23000014",
                                            "offence_category": "ASSAULT"}),
-        "CUSTODY_RELEASE": (_POLICE, [ids["PNC"]], {"custody_ref": f"WM-CUS-{n}", "force_area": "WM",
+        "CUSTODY_RELEASE": (_POLICE, [ids["PNC"]], {"custody_ref": f"WM-CUS-{n}", "force_area": "E23000014",
                                                     "release_type": "BAILED"}),
         "BAIL_GRANTED": (_POLICE, [ids["PNC"]], {"bail_ref": f"WM-BAIL-{i}", "bail_kind": "PRE_CHARGE",
                                                  "conditions": _conditions(i, now), "expires_at": later,
-                                                 "force_area": "WM"}),
+                                                 "force_area": "E23000014"}),
         "BAIL_VARIED": (_COURT, [ids["COURT_DEFENDANT"]], {"bail_ref": f"WM-BAIL-{i}",
                                                           "previous_conditions": _conditions(i, now),
                                                           "conditions": _conditions(i, now)[:1], "expires_at": later}),
@@ -126,9 +126,9 @@ def agency_record(i: int, event_type: str, now: datetime, rng: random.Random) ->
                                                            "expires_at": later}),
         "BREACH_REPORTED": (_POLICE, [ids["PNC"]], {"breach_ref": f"WM-BR-{n}", "condition_kind": "NO_CONTACT",
                                                     "reported_by": "VICTIM", "protected_person_ref": _victim(i),
-                                                    "force_area": "WM"}),
+                                                    "force_area": "E23000014"}),
         "EM_ZONE_ENTRY": (_EM, [ids["EM_SUBJECT"]], {"device_ref": f"TAG-{i}", "zone_ref": f"ZONE-{i}",
-                                                     "force_area": "WM"}),
+                                                     "force_area": "E23000014"}),
     }
     source, person_ids, details = builders[event_type]
     return _envelope(event_type, source, person_ids, details, now)

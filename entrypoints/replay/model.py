@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record
+from connectors.intake.pseudonymise import NameHasher, reduce_record
 from connectors.intake.submit import canonical_json
 from entrypoints.replay.scenario import Advance, Publish, SimulatedClock, Step
 from runtime.settings import Settings
 from schemas.details import CaseSnapshot
 from schemas.events import Alert, Event, event_from_datum
-from schemas.jsonform import FieldError, ValidationFailed, from_json
+from schemas.admission import Refused, admit
+from schemas.jsonform import FieldError
 from streams.app import rule_config
 from streams.rules import (
     IdentityIndex,
@@ -105,16 +106,13 @@ class EngineReplay:
         return raised
 
     def _admit(self, step: Publish) -> Event | Refusal:
-        """The event of a line as the intake would accept it, or the refusal."""
+        """The event of a line as the intake would accept it (the same contract checks), or the refusal."""
         record = step.value
-        if not isinstance(record, dict):
-            return Refusal(step.line, "rejected", (FieldError("", "must be a JSON object"),))
-        if HASH_FIELD in record:
-            return Refusal(step.line, "rejected", (FieldError(HASH_FIELD, "must not be sent"),))
+        reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
         try:
-            datum = from_json(step.topic, reduce_record(record, self.hasher))
-        except ValidationFailed as exc:
-            return Refusal(step.line, "rejected", tuple(exc.errors))
+            datum = admit(step.topic, record, reduced)
+        except Refused as refused:
+            return Refusal(step.line, "rejected", refused.errors)
         content = (step.topic, canonical_json(datum))
         known = self._journal.get(datum["event_id"])
         if known is not None:

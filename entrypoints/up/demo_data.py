@@ -69,7 +69,7 @@ def _staff(now: datetime) -> list[Post]:
 def _case(now: datetime, subject: str, ids: list[tuple[str, str]], manager: str,
           victims: list[dict[str, Any]], dob: str) -> Post:
     details = {"subject_id": subject, "status": "OPEN", "identifiers": [{"scheme": s, "value": v} for s, v in ids],
-               "home_force_area": "WM", "case_manager_id": manager, "victims": victims,
+               "home_force_area": "E23000014", "case_manager_id": manager, "victims": victims,
                "opened_at": iso(now - timedelta(days=60))}
     return Post("case", _event(f"demo-case-{subject}", "VICTIM_LINKED", "drive.casemgmt",
                                [("DRIVE_SUBJECT", subject)], now - timedelta(days=29), details, date_of_birth=dob),
@@ -112,17 +112,18 @@ def agency_events(now: datetime) -> list[Post]:
                          "protected_person_ref": "VIC-0201"}]
     return [
         Post("incident", _event("demo-wm-inc-0101", "DOMESTIC_INCIDENT", "police.demo", a, h(20), {
-            "incident_ref": "WM-INC-55012", "force_area": "WM", "victim_refs": ["VIC-0101"],
+            "incident_ref": "WM-INC-55012", "force_area": "E23000014", "victim_refs": ["VIC-0101"],
             "location_ref": {"kind": "POSTCODE_SECTOR", "value": "B15 2"}, "offence_category": "ASSAULT",
             "injury": True, "weapon": False, "children_present": True}), "police: domestic incident (DRV-0101)"),
         Post("incident", _event("demo-wm-arr-0101", "ARREST", "police.demo", a, h(19), {
-            "incident_ref": "WM-INC-55012", "force_area": "WM", "offence_category": "ASSAULT"}),
+            "incident_ref": "WM-INC-55012", "force_area": "E23000014", "offence_category": "ASSAULT"}),
              "police: arrest (DRV-0101)"),
         Post("bail", _event("demo-wm-bail-7781", "BAIL_GRANTED", "police.demo", a, h(6), {
             "bail_ref": "WM-BAIL-7781", "bail_kind": "PRE_CHARGE", "conditions": bail_conditions,
-            "expires_at": bail_end, "force_area": "WM"}), "police: bail with no-contact and exclusion zone (DRV-0101)"),
+            "expires_at": bail_end, "force_area": "E23000014"}),
+             "police: bail with no-contact and exclusion zone (DRV-0101)"),
         Post("incident", _event("demo-wm-cus-0101", "CUSTODY_RELEASE", "police.demo", a, h(5.9), {
-            "custody_ref": "WM-CUS-99120", "force_area": "WM", "release_type": "BAILED"}),
+            "custody_ref": "WM-CUS-99120", "force_area": "E23000014", "release_type": "BAILED"}),
              "police: released from custody on bail (DRV-0101)"),
         Post("court", _event("demo-hmcts-ord-0102", "ORDER_ISSUED", "court.demo", b, h(240), {
             "order_ref": "NMO-2026-0102", "order_type": "NON_MOLESTATION", "court_code": "B2161",
@@ -130,15 +131,17 @@ def agency_events(now: datetime) -> list[Post]:
              "court: non-molestation order (DRV-0102)"),
         Post("breach", _event("demo-wm-brc-0102", "BREACH_REPORTED", "police.demo", b, h(2), {
             "breach_ref": "BR-0102", "condition_kind": "NO_CONTACT", "reported_by": "VICTIM",
-            "order_ref": "NMO-2026-0102", "protected_person_ref": "VIC-0201", "force_area": "WM"}),
+            "order_ref": "NMO-2026-0102", "protected_person_ref": "VIC-0201", "force_area": "E23000014"}),
              "police: victim reports contact (DRV-0102)"),
         Post("court", _event("demo-hmcts-list-0102", "HEARING_LISTED", "court.demo", b, h(1), {
             "court_case_ref": "CP-2026-11-0191", "court_code": "B2161", "hearing_at": iso(now + timedelta(days=9)),
             "hearing_type": "FIRST_APPEARANCE"}), "court: hearing listed (DRV-0102)"),
         Post("incident", _event("demo-mps-arr-0103", "ARREST", "police.demo", c, h(3), {
-            "force_area": "MPS", "offence_category": "COERCIVE_CONTROL"}), "police (another force): arrest (DRV-0103)"),
+            "force_area": "E23000001", "offence_category": "COERCIVE_CONTROL"}),
+             "police (another force): arrest (DRV-0103)"),
         Post("incident", _event("demo-wm-inc-9001", "DOMESTIC_INCIDENT", "police.demo", [("PNC", "2001/0999999Z")],
-                                h(4), {"incident_ref": "WM-INC-55101", "force_area": "WM", "victim_refs": ["VIC-9001"],
+                                h(4), {"incident_ref": "WM-INC-55101", "force_area": "E23000014",
+                                       "victim_refs": ["VIC-9001"],
                                        "offence_category": "HARASSMENT", "injury": False, "weapon": False,
                                        "children_present": False}), "police: incident about someone not on a Drive case"),
     ]
@@ -147,7 +150,7 @@ def agency_events(now: datetime) -> list[Post]:
 def bad_record(now: datetime) -> Post:
     """A bail record with a timestamp that breaks the contract (422 and a dead letter)."""
     value = _event("demo-wm-bail-bad", "BAIL_GRANTED", "police.demo", [("PNC", PNC["DRV-0101"])], now,
-                   {"bail_ref": "WM-BAIL-7790", "bail_kind": "PRE_CHARGE", "conditions": [], "force_area": "WM"})
+                   {"bail_ref": "WM-BAIL-7790", "bail_kind": "PRE_CHARGE", "conditions": [], "force_area": "E23000014"})
     value["occurred_at"] = "yesterday 14:00"
     return Post("bail", value, "police: a bail record with an unreadable time")
 
@@ -156,7 +159,7 @@ def em_extract_rows(now: datetime) -> list[dict[str, Any]]:
     """The EM provider's JSON-lines extract: a zone entry into the protected zone, then a tag tamper."""
     return [{"alert_id": "DEMO-EMP-77001", "alert_type": "ZONE_IN", "subject_id": EM_SUBJECT, "pnc": PNC["DRV-0101"],
              "at": iso(now - timedelta(minutes=25)), "logged": iso(now - timedelta(minutes=24)), "tag": EM_TAG,
-             "zone": EM_ZONE, "force": "WM"},
+             "zone": EM_ZONE, "force": "E23000014"},
             {"alert_id": "DEMO-EMP-77002", "alert_type": "TAMPER", "subject_id": EM_SUBJECT, "pnc": PNC["DRV-0101"],
              "at": iso(now - timedelta(minutes=10)), "logged": iso(now - timedelta(minutes=9)), "tag": EM_TAG,
-             "force": "WM"}]
+             "force": "E23000014"}]

@@ -80,7 +80,7 @@ def _incident(event_id: str) -> dict[str, Any]:
     return {"event_id": event_id, "event_type": "ARREST", "source": {"agency": "met", "system": "niche-rms"},
             "person_ids": [{"scheme": "PNC", "value": "2019/0001234A"}], "occurred_at": "2026-07-01T21:30:00Z",
             "recorded_at": "2026-07-01T21:45:00Z", "schema_version": 2, "person_name": "Jane Example",
-            "details": {"incident_ref": "MPS-1", "force_area": "MPS", "offence_category": "ASSAULT"}}
+            "details": {"incident_ref": "MPS-1", "force_area": "E23000001", "offence_category": "ASSAULT"}}
 
 
 def test_http_record_refused_under_an_old_contract_is_replayed_once(settings: Any, sqlite_url: str) -> None:

@@ -21,7 +21,7 @@ HEADER = ("Log Ref,Record Type,PNC ID,Subject Name,DOB,Occurred,Occurrence No,Fo
 
 def incident_line(ref: str, offence: str = "ASLT", name: str = "SMITH John") -> str:
     """One RMS CSV row (a domestic incident) with the given log ref and offence code."""
-    return (f'{ref},DA_INC,2019/00{ref[-2:]}A,{name},14/03/1988,01/07/2026 21:30,01/{ref}/26,MPS,VIC-1;VIC-2,'
+    return (f'{ref},DA_INC,2019/00{ref[-2:]}A,{name},14/03/1988,01/07/2026 21:30,01/{ref}/26,E23000001,VIC-1;VIC-2,'
             f'100023336956,{offence},Y,N,N,"1 Any Street, London"\n')
 
 

@@ -64,7 +64,7 @@ def insert(engine: sa.Engine, table: sa.Table, row_id: int, updated_at: datetime
     with engine.begin() as conn:
         conn.execute(table.insert().values(
             incident_row_id=row_id, updated_at=updated_at, record_type="DA_INC", pnc_id=f"2019/{row_id:04d}A",
-            subject_name="SMITH John", occurrence_no=f"01/{row_id}/26", force="MPS", victim_refs="VIC-1",
+            subject_name="SMITH John", occurrence_no=f"01/{row_id}/26", force="E23000001", victim_refs="VIC-1",
             offence=offence, injury="N", weapon="N", children="N", occurred=T0))
 
 

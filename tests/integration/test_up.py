@@ -111,7 +111,7 @@ def _breach(now: datetime) -> demo_data.Post:
              "occurred_at": demo_data.iso(now - timedelta(minutes=20)), "recorded_at": demo_data.iso(now),
              "schema_version": 1,
              "details": {"breach_ref": "BR-UP-1", "condition_kind": "NO_CONTACT", "bail_ref": "WM-BAIL-7781",
-                         "reported_by": "VICTIM", "protected_person_ref": "VIC-0101", "force_area": "WM"}}
+                         "reported_by": "VICTIM", "protected_person_ref": "VIC-0101", "force_area": "E23000014"}}
     return demo_data.Post("breach", value, "breach")
 
 

@@ -94,7 +94,7 @@ def _staff_event(staff: Staff, at: str) -> Sent:
 def _case_event(subject: str, defendant: str, cm: Staff, idvas: list[Staff], at: str) -> Sent:
     victims = [{"victim_ref": f"VIC-{subject[4:]}-{i}", "idva_id": idva.staff_id, "protected_person_refs": [],
                 "protected_locations": []} for i, idva in enumerate(idvas, 1)]
-    details = {"subject_id": subject, "status": "OPEN", "home_force_area": "WM", "case_manager_id": cm.staff_id,
+    details = {"subject_id": subject, "status": "OPEN", "home_force_area": "E23000014", "case_manager_id": cm.staff_id,
                "identifiers": [{"scheme": "COURT_DEFENDANT", "value": defendant},
                                {"scheme": "DRIVE_SUBJECT", "value": subject}],
                "victims": victims, "opened_at": at}

@@ -61,7 +61,7 @@ _SNAPSHOT = {
     "subject_id": "DRV-000123",
     "status": "OPEN",
     "identifiers": [_PNC, _NOMINAL, _CRN, _DRIVE_SUBJECT],
-    "home_force_area": "WM",
+    "home_force_area": "E23000014",
     "case_manager_id": "staff-cm-01",
     "victims": [
         {"victim_ref": "VIC-0001", "idva_id": "staff-idva-07", "protected_person_refs": ["CHILD-0001"],
@@ -77,22 +77,22 @@ def _case(event_type: str, **snapshot_changes: Any) -> dict:
 
 SAMPLES: dict[tuple[str, str], dict] = {
     ("incident", "DOMESTIC_INCIDENT"): _envelope("DOMESTIC_INCIDENT", _POLICE, [_PNC, _NOMINAL], {
-        "incident_ref": "WM-20261122-0457", "force_area": "WM", "victim_refs": ["VIC-0001"],
+        "incident_ref": "WM-20261122-0457", "force_area": "E23000014", "victim_refs": ["VIC-0001"],
         "location_ref": {"kind": "UPRN", "value": "100070123456"}, "offence_category": "ASSAULT",
         "injury": True, "weapon": False, "children_present": True, "risk_level": "HIGH",
     }, schema_version=2, name_hash="3f1c9b0e8a7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3"),
     ("incident", "ARREST"): _envelope("ARREST", _POLICE, [_PNC], {
-        "incident_ref": "WM-20261122-0457", "force_area": "WM", "offence_category": "ASSAULT",
+        "incident_ref": "WM-20261122-0457", "force_area": "E23000014", "offence_category": "ASSAULT",
     }),
     ("incident", "CUSTODY_RELEASE"): _envelope("CUSTODY_RELEASE", _POLICE, [_PNC, _NOMINAL], {
-        "custody_ref": "WM-CUS-99120", "force_area": "WM", "release_type": "BAILED",
+        "custody_ref": "WM-CUS-99120", "force_area": "E23000014", "release_type": "BAILED",
     }),
     ("incident", "CHARGE_DECISION"): _envelope("CHARGE_DECISION", _POLICE, [_PNC], {
-        "force_area": "WM", "decision": "NO_FURTHER_ACTION", "offence_category": "COERCIVE_CONTROL",
+        "force_area": "E23000014", "decision": "NO_FURTHER_ACTION", "offence_category": "COERCIVE_CONTROL",
     }),
     ("bail", "BAIL_GRANTED"): _envelope("BAIL_GRANTED", _POLICE, [_PNC], {
         "bail_ref": "WM-BAIL-3321", "bail_kind": "PRE_CHARGE", "conditions": [_NO_CONTACT, _EXCLUSION, _CURFEW],
-        "expires_at": "2027-02-20T14:00:00Z", "force_area": "WM",
+        "expires_at": "2027-02-20T14:00:00Z", "force_area": "E23000014",
     }),
     ("bail", "BAIL_VARIED"): _envelope("BAIL_VARIED", _COURT, [_DEFENDANT, _PNC], {
         "bail_ref": "WM-BAIL-3321", "previous_conditions": [_NO_CONTACT, _EXCLUSION, _CURFEW],
@@ -103,7 +103,7 @@ SAMPLES: dict[tuple[str, str], dict] = {
     }),
     ("bail", "BAIL_EXPIRED"): _envelope("BAIL_EXPIRED", _POLICE, [_PNC], {"bail_ref": "WM-BAIL-3321"}),
     ("bail", "RELEASED_UNDER_INVESTIGATION"): _envelope("RELEASED_UNDER_INVESTIGATION", _POLICE, [_PNC], {
-        "force_area": "WM", "bail_ref": "WM-BAIL-3321",
+        "force_area": "E23000014", "bail_ref": "WM-BAIL-3321",
     }),
     ("bail", "REMANDED"): _envelope("REMANDED", _COURT, [_DEFENDANT], {
         "court_code": "B20EB", "until": "2026-12-06T10:00:00Z",
@@ -141,10 +141,10 @@ SAMPLES: dict[tuple[str, str], dict] = {
     ("breach", "BREACH_REPORTED"): _envelope("BREACH_REPORTED", _POLICE, [_PNC], {
         "breach_ref": "WM-BR-1207", "condition_kind": "NO_CONTACT", "condition_id": "C1",
         "bail_ref": "WM-BAIL-3321", "reported_by": "VICTIM", "protected_person_ref": "VIC-0001",
-        "location_ref": {"kind": "POSTCODE_SECTOR", "value": "B15 2"}, "force_area": "WM",
+        "location_ref": {"kind": "POSTCODE_SECTOR", "value": "B15 2"}, "force_area": "E23000014",
     }),
     ("breach", "EM_ZONE_ENTRY"): _envelope("EM_ZONE_ENTRY", _EM, [_EM_SUBJECT], {
-        "device_ref": "TAG-00991", "zone_ref": "ZONE-B15-2", "force_area": "WM",
+        "device_ref": "TAG-00991", "zone_ref": "ZONE-B15-2", "force_area": "E23000014",
     }),
     ("breach", "EM_ZONE_EXIT"): _envelope("EM_ZONE_EXIT", _EM, [_EM_SUBJECT], {
         "device_ref": "TAG-00991", "zone_ref": "ZONE-B15-2",

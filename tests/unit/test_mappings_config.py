@@ -18,7 +18,8 @@ BASE: dict[str, Any] = {
     "values": {"offence_category": {"ASLT": "ASSAULT"}},
     "timestamps": {"format": "%d/%m/%Y %H:%M", "timezone": "Europe/London"},
 }
-ROW = {"Ref": "R1", "PNC": "2019/1A", "Name": "Jane Roe", "When": "01/01/2026 12:00", "Force": "MPS", "Offence": "ASLT"}
+ROW = {"Ref": "R1", "PNC": "2019/1A", "Name": "Jane Roe", "When": "01/01/2026 12:00", "Force": "E23000001",
+       "Offence": "ASLT"}
 
 
 def mapping(**changes: Any) -> Any:

@@ -114,7 +114,7 @@ def test_bad_json_conditions_cell_is_a_row_error() -> None:
 
 def test_prison_release_with_licence_conditions() -> None:
     """A prison release maps the establishment, release type and numbered licence conditions."""
-    row = {"Prison No": "A1234BC", "CRN": "X123456", "Released": "31/10/2026 09:00", "Establishment": "HMP-BHM",
+    row = {"Prison No": "A1234BC", "CRN": "X123456", "Released": "31/10/2026 09:00", "Establishment": "BMI",
            "Release Type": "CRD", "SLED": "30/04/2027 23:59", "Release Address": "hostel",
            "LC1 Kind": "EZ", "LC1 Person": "", "LC1 Zone": "EM_ZONE:Z-17", "LC1 Hours": "",
            "LC2 Kind": "NC", "LC2 Person": "VIC-0001", "LC2 Zone": "", "LC2 Hours": ""}
@@ -123,7 +123,7 @@ def test_prison_release_with_licence_conditions() -> None:
     assert mapped.record["person_ids"] == [{"scheme": "PROBATION_CRN", "value": "X123456"},
                                            {"scheme": "PRISON_NUMBER", "value": "A1234BC"}]
     assert mapped.record["details"] == {
-        "prison_code": "HMP-BHM", "release_type": "LICENCE", "licence_expires_at": "2027-04-30T22:59:00Z",
+        "prison_code": "BMI", "release_type": "LICENCE", "licence_expires_at": "2027-04-30T22:59:00Z",
         "licence_conditions": [
             {"condition_id": "c1", "kind": "EXCLUSION_ZONE", "location_ref": {"kind": "EM_ZONE", "value": "Z-17"},
              "starts_at": "2026-10-31T09:00:00Z"},

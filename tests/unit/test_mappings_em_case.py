@@ -16,8 +16,8 @@ def em_alert(**fields: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("code", "event_type", "extra", "details"), [
-    ("ZONE_IN", "EM_ZONE_ENTRY", {"zone": "Z-17", "force": "WMP"},
-     {"device_ref": "TAG-4411", "zone_ref": "Z-17", "force_area": "WMP"}),
+    ("ZONE_IN", "EM_ZONE_ENTRY", {"zone": "Z-17", "force": "E23000014"},
+     {"device_ref": "TAG-4411", "zone_ref": "Z-17", "force_area": "E23000014"}),
     ("ZONE_OUT", "EM_ZONE_EXIT", {"zone": "Z-17"}, {"device_ref": "TAG-4411", "zone_ref": "Z-17"}),
     ("TAMPER", "EM_TAG_TAMPER", {}, {"device_ref": "TAG-4411"}),
     ("NO_SIGNAL", "EM_SIGNAL_LOSS", {"signal_restored": False}, {"device_ref": "TAG-4411", "restored": False}),
@@ -41,7 +41,7 @@ def test_unknown_em_alert_type_is_refused() -> None:
 
 
 CASE = {"subject": "DRV-000123", "version": 7, "changed_at": "2026-11-22T10:00:00",
-        "ids": "PNC:2019/0012345A;PROBATION_CRN:X123456", "force": "WMP", "manager": "staff-cm-01",
+        "ids": "PNC:2019/0012345A;PROBATION_CRN:X123456", "force": "E23000014", "manager": "staff-cm-01",
         "victims": [{"ref": "VIC-0001", "idva": "staff-idva-07", "persons": ["VIC-0001", "CHILD-0002"],
                      "locations": ["UPRN:100070345678", "POSTCODE_SECTOR:B15 2"]}],
         "opened": "2026-06-01T09:00:00"}
@@ -59,7 +59,7 @@ def test_case_snapshot_events(change: str, event_type: str) -> None:
     assert mapped.record["details"] == {
         "subject_id": "DRV-000123", "status": "OPEN",
         "identifiers": [{"scheme": "PNC", "value": "2019/0012345A"}, {"scheme": "PROBATION_CRN", "value": "X123456"}],
-        "home_force_area": "WMP", "case_manager_id": "staff-cm-01",
+        "home_force_area": "E23000014", "case_manager_id": "staff-cm-01",
         "victims": [{"victim_ref": "VIC-0001", "idva_id": "staff-idva-07",
                      "protected_person_refs": ["VIC-0001", "CHILD-0002"],
                      "protected_locations": [{"kind": "UPRN", "value": "100070345678"},

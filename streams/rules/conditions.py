@@ -13,12 +13,19 @@ from schemas.details import (
     OrderVaried,
     ReleasedUnderInvestigation,
 )
-from schemas.enums import ChargeOutcome
+from schemas.enums import BailEventType as B
+from schemas.enums import ChargeOutcome, Severity
+from schemas.enums import CourtEventType as C
+from schemas.enums import IncidentEventType as I
 from schemas.events import Event
-from streams.rules.catalogue import CONDITIONS_WEAKENED
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft
 from streams.rules.facts import end_later, to_active, victims_of
 from streams.rules.state import ActiveCondition, SourceKind, SubjectState
+from streams.rules.triggers import triggered_by
+
+CONDITIONS_WEAKENED = rule("conditions.weakened", Severity.HIGH, Recipients.VICTIM, "a protective condition "
+                           "removed, shortened or ended (variation, discharge, expiry, NFA)")
 
 
 def source_of(event: Event) -> tuple[SourceKind, str] | None:
@@ -42,6 +49,7 @@ def known_expiry(conditions: tuple[ActiveCondition, ...]) -> datetime | None:
     return conditions[0].source_expires_at if conditions else None
 
 
+@triggered_by(B.BAIL_VARIED, C.ORDER_VARIED)
 def varied(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """BAIL_VARIED / ORDER_VARIED: a condition in force before is gone, or now ends earlier."""
     d = event.details
@@ -56,6 +64,7 @@ def varied(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDra
     return _weakened(state, event, weakened)
 
 
+@triggered_by(B.BAIL_REVOKED, B.BAIL_EXPIRED, B.RELEASED_UNDER_INVESTIGATION, C.ORDER_DISCHARGED, C.ORDER_EXPIRED)
 def ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """ORDER_DISCHARGED / ORDER_EXPIRED / BAIL_EXPIRED (unknown source: perpetrator-wide); BAIL_REVOKED without
     remand and RUI (known bail only) end the protection of a source."""
@@ -72,6 +81,7 @@ def ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraf
     return _weakened(state, event, [c for c in known if not c.ended_before(event.occurred_at)])
 
 
+@triggered_by(I.CHARGE_DECISION)
 def no_further_action(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """CHARGE_DECISION of no further action: perpetrator-wide."""
     d = event.details

@@ -20,20 +20,15 @@ Time and order (also in the README, "Time, order and duplicates"):
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from schemas.details import CaseSnapshot, EmSignalLoss, EmZoneEntry, StaffMember
-from schemas.enums import BailEventType as B
-from schemas.enums import BreachEventType as R
-from schemas.enums import CourtEventType as C
-from schemas.enums import IncidentEventType as I
 from schemas.events import Alert, Event
-from streams.rules import breach, conditions, court, escalation, incidents, release
+from streams.rules import breach
 from streams.rules.alerts import build_alert
-from streams.rules.catalogue import ESCALATION_FREQUENCY
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import AlertDraft, RuleContext
+from streams.rules.escalation import ESCALATION_FREQUENCY
 from streams.rules.expiry import forget_passed, upcoming
 from streams.rules.facts import short_id, whole_seconds
 from streams.rules.identity import possible_match_alert
@@ -48,34 +43,10 @@ from streams.rules.transitions import (
     with_pending,
     with_recent,
 )
+from streams.rules.triggers import collect
 
-RuleFn = Callable[[SubjectState, Event, RuleContext], list[AlertDraft]]
 DEFAULT_CONFIG = RuleConfig()
-_AREA = incidents.other_force_area
-
-TRIGGERS: dict[object, tuple[RuleFn, ...]] = {
-    I.DOMESTIC_INCIDENT: (incidents.new_incident, incidents.possible_new_victim, breach.incident_contact,
-                          escalation.frequency, escalation.severity, _AREA),
-    I.ARREST: (_AREA,),
-    I.CUSTODY_RELEASE: (release.custody_release, _AREA),
-    I.CHARGE_DECISION: (conditions.no_further_action, _AREA),
-    B.BAIL_GRANTED: (release.bail_granted, _AREA),
-    B.BAIL_VARIED: (conditions.varied,),
-    B.BAIL_REVOKED: (conditions.ended,),
-    B.BAIL_EXPIRED: (conditions.ended,),
-    B.RELEASED_UNDER_INVESTIGATION: (release.released_under_investigation, conditions.ended, _AREA),
-    C.HEARING_LISTED: (court.hearing_listed,),
-    C.COURT_OUTCOME: (release.remand_ended, court.court_outcome),
-    C.ORDER_VARIED: (conditions.varied,),
-    C.ORDER_DISCHARGED: (conditions.ended,),
-    C.ORDER_EXPIRED: (conditions.ended,),
-    C.WARRANT_ISSUED: (court.warrant_issued,),
-    C.PRISON_RELEASE: (release.prison_release,),
-    R.BREACH_REPORTED: (breach.reported, escalation.frequency, _AREA),
-    R.EM_ZONE_ENTRY: (breach.reported, escalation.frequency, _AREA),
-    R.EM_TAG_TAMPER: (breach.em_tamper,),
-    R.EM_SIGNAL_LOSS: (breach.em_tamper,),
-}  # REMANDED, ORDER_ISSUED, EM_ZONE_EXIT: state only
+TRIGGERS = collect()  # event type -> the checks its rule modules declared (@triggered_by)
 
 
 def apply(state: SubjectState, event: Event, now: datetime,

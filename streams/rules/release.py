@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 from schemas.details import CourtOutcome, CustodyRelease, PrisonRelease
-from schemas.enums import CourtOutcomeKind, CustodyReleaseType
+from schemas.enums import BailEventType, CourtEventType, CourtOutcomeKind, CustodyReleaseType, IncidentEventType, Severity
 from schemas.events import Event
-from streams.rules.catalogue import RELEASE_BAIL, RELEASE_CUSTODY, RELEASE_PRISON, RELEASE_REMAND_ENDED
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft
 from streams.rules.state import CustodyStatus, SubjectState
+from streams.rules.triggers import triggered_by
+
+_H, _P = Severity.HIGH, Recipients.PERPETRATOR
+RELEASE_CUSTODY = rule("release.custody", _H, _P, "released from police custody (bailed, RUI, NFA, other)")
+RELEASE_BAIL = rule("release.bail", _H, _P, "bail granted, or released under investigation from custody")
+RELEASE_PRISON = rule("release.prison", _H, _P, "released from prison")
+RELEASE_REMAND_ENDED = rule("release.remand_ended", _H, _P, "remand ended: bail granted, released, acquitted or "
+                            "case dismissed while remanded")
 
 RELEASING_OUTCOMES = frozenset({CourtOutcomeKind.RELEASED, CourtOutcomeKind.ACQUITTED, CourtOutcomeKind.DISMISSED})
 
 
+@triggered_by(IncidentEventType.CUSTODY_RELEASE)
 def custody_release(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """CUSTODY_RELEASE (bailed, RUI, NFA, other) is a release; charged and remanded is not."""
     d = event.details
@@ -20,12 +29,14 @@ def custody_release(state: SubjectState, event: Event, ctx: RuleContext) -> list
     return [draft(RELEASE_CUSTODY, event.event_id, event.occurred_at, detail=d.release_type.value.replace("_", " "))]
 
 
+@triggered_by(BailEventType.BAIL_GRANTED)
 def bail_granted(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """BAIL_GRANTED always alerts: remand ended when remanded, else released on bail."""
     rule = RELEASE_REMAND_ENDED if state.custody.status == CustodyStatus.REMANDED else RELEASE_BAIL
     return [draft(rule, event.event_id, event.occurred_at)]
 
 
+@triggered_by(BailEventType.RELEASED_UNDER_INVESTIGATION)
 def released_under_investigation(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """RELEASED_UNDER_INVESTIGATION is a release unless the subject is already known to be in the community."""
     if state.custody.status == CustodyStatus.IN_COMMUNITY:
@@ -33,6 +44,7 @@ def released_under_investigation(state: SubjectState, event: Event, ctx: RuleCon
     return [draft(RELEASE_BAIL, event.event_id, event.occurred_at, detail="under investigation")]
 
 
+@triggered_by(CourtEventType.PRISON_RELEASE)
 def prison_release(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """PRISON_RELEASE, whatever its basis."""
     d = event.details
@@ -47,6 +59,7 @@ def ends_remand(state: SubjectState, event: Event) -> bool:
             and state.custody.status == CustodyStatus.REMANDED)
 
 
+@triggered_by(CourtEventType.COURT_OUTCOME)
 def remand_ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """COURT_OUTCOME releasing a remanded subject."""
     if not ends_remand(state, event):

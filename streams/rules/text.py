@@ -12,8 +12,8 @@ from schemas.alert_text import (
     RULE_ACTION,
 )
 from schemas.enums import StaffRole
-from streams.rules import catalogue as cat
 from streams.rules.catalogue import Rule
+from streams.rules.expiry import EXPIRY_UPCOMING
 from streams.rules.routing import Target
 
 MAX_CHARS = 200
@@ -47,6 +47,6 @@ def render(rule: Rule, target: Target, *, alert_id: str, subject_id: str, at: da
         if len(victim_refs) == 1:
             who += f" re {_clip(victim_refs[0], _REF_MAX)}"
         action = RULE_ACTION.get(rule.rule_id) or MANAGER_ACTION.get(rule.severity, DEFAULT_MANAGER_ACTION)
-    when = "Ends" if rule is cat.EXPIRY_UPCOMING else "At"
+    when = "Ends" if rule is EXPIRY_UPCOMING else "At"
     text = f"DRIVE {rule.severity.value} {alert_ref(alert_id)}: {what}. {who}. {when} {uk_time(at)}. {action}."
     return _clip(text, MAX_CHARS)

@@ -1,11 +1,17 @@
 """What a rule returns: an alert draft (rule, triggers, victims concerned), and the context rules are run in."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from streams.rules.catalogue import Rule
 from streams.rules.config import RuleConfig
+from streams.rules.routing import Target
+from streams.rules.state import SubjectState
+
+# a recipient's own detail, from the state the alert is raised in (after the event): e.g. what protects their client
+Describe = Callable[[SubjectState, Target], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +24,8 @@ class AlertDraft:
     victim_refs: tuple[str, ...] = ()
     group_key: str | None = None
     detail: str | None = None
-    dedupe_key: str = ""  # distinguishes alerts without trigger events (timers)
+    dedupe_key: str = ""  # distinguishes alerts without trigger events (timers) or several of one event
+    describe: Describe | None = None  # per-recipient detail; replaces `detail` when given
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,10 @@ from streams.rules.transitions import (
     with_case,
     with_conditions,
     with_custody,
+    with_em,
     with_flap,
     with_group_alert,
+    with_hearings,
     with_pending,
     with_recent,
 )
@@ -56,18 +58,20 @@ def apply(state: SubjectState, event: Event, now: datetime,
     if seen in state.seen_events:
         return state, []
     state = state.evolve(seen_events=_bounded(state.seen_events, seen, config.seen_ids_max))
-    if isinstance(event.details, CaseSnapshot):
-        return with_case(state, event.details), []
     if isinstance(event.details, StaffMember):
         return state, []
     ctx = RuleContext(now, config)
     drafts = [] if _grouped(state, event, config) else [
         d for rule in TRIGGERS.get(event.event_type, ()) for d in rule(state, event, ctx)]
+    if isinstance(event.details, CaseSnapshot):
+        state = with_case(state, event.details)
     state = with_custody(state, event)
     state = with_conditions(state, event)
     state = with_recent(state, event, config)
     state = with_pending(state, event, ctx)
     state = with_flap(state, event)
+    state = with_hearings(state, event)
+    state = with_em(state, event)
     if imposes_conditions(event):
         state, settled = breach.recheck_pending(state, event, ctx)
         drafts += settled
@@ -100,7 +104,9 @@ def prune(state: SubjectState, now: datetime, config: RuleConfig) -> SubjectStat
     window_from = now - config.escalation_window
     quiet_from = now - config.flap_window - config.late_grace  # late EM events may still join a group
     escalated = state.escalated_at if state.escalated_at and state.escalated_at >= window_from else None
+    em_seen = state.em_seen_at if state.em_seen_at and state.em_seen_at >= keep_from else None
     return state.evolve(
+        hearings=tuple(h for h in state.hearings if h.at >= now), em_seen_at=em_seen,
         conditions=tuple(c for c in state.conditions if not c.ended_before(keep_from)),
         incidents=tuple(e for e in state.incidents if e.at >= window_from),
         flaps=tuple(f for f in state.flaps if f.last_seen >= quiet_from),

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from schemas.enums import CaseStatus, ConditionKind
+from schemas.enums import CaseStatus, ConditionKind, HearingType
 
 
 class CustodyStatus(StrEnum):
@@ -130,6 +130,16 @@ class FlapGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class Hearing:
+    """The next hearing of one court case: when, its type, and the event time of the listing it comes from."""
+
+    court_case_ref: str
+    at: datetime
+    hearing_type: HearingType
+    listed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectState:
     """Everything the rules know about one Drive subject."""
 
@@ -144,6 +154,8 @@ class SubjectState:
     seen_events: tuple[str, ...] = ()  # short hashes of event ids, most recent last
     seen_alerts: tuple[str, ...] = ()  # short hashes of alert ids, most recent last
     escalated_at: datetime | None = None  # event time of the last frequency escalation
+    hearings: tuple[Hearing, ...] = ()  # upcoming, soonest first, one per court case (bounded)
+    em_seen_at: datetime | None = None  # event time of the latest EM event (zone, tamper, signal)
 
     def to_dict(self) -> dict[str, Any]:
         """The compact JSON-able form stored in the state table."""

@@ -1,17 +1,19 @@
 """Role-specific minimised alert text: severity, what happened, the case or client ref, when, what to do, the ref."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schemas.alert_text import (
+    CONDITION_KIND_WORDS,
     DEFAULT_IDVA_ACTION,
     DEFAULT_MANAGER_ACTION,
     IDVA_ACTION,
     MANAGER_ACTION,
     RULE_ACTION,
 )
-from schemas.enums import StaffRole
+from schemas.enums import ConditionKind, StaffRole
 from streams.rules.catalogue import Rule
 from streams.rules.expiry import EXPIRY_UPCOMING
 from streams.rules.routing import Target
@@ -29,6 +31,22 @@ def alert_ref(alert_id: str) -> str:
 def uk_time(t: datetime) -> str:
     """Event time in UK local time, HH:MM DD/MM."""
     return t.astimezone(_UK).strftime("%H:%M %d/%m")
+
+
+def uk_day(t: datetime) -> str:
+    """A date in UK local time, DD/MM."""
+    return t.astimezone(_UK).strftime("%d/%m")
+
+
+def kind_words(kind: ConditionKind) -> str:
+    """A condition kind in the alert vocabulary ("no contact", "exclusion zone", ...)."""
+    return CONDITION_KIND_WORDS.get(kind.value, CONDITION_KIND_WORDS["OTHER"])
+
+
+def kinds_text(kinds: Iterable[ConditionKind]) -> str:
+    """Condition kinds, each once, in the contract's order: "no contact, exclusion zone, curfew"."""
+    present = set(kinds)
+    return ", ".join(kind_words(k) for k in ConditionKind if k in present)
 
 
 def _clip(value: str, limit: int) -> str:

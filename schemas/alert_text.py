@@ -16,7 +16,7 @@ RULE_PHRASES: dict[str, str] = {
     "breach.unverified": "breach reported, condition not on record",
     "breach.em_tamper": "EM tag tamper or signal loss",
     "release.custody": "released from police custody",
-    "release.bail": "released on bail or under investigation",
+    "release.bail": "released on bail or RUI",
     "release.prison": "released from prison",
     "release.remand_ended": "remand ended, released",
     "incident.new": "new DA incident",

@@ -6,14 +6,19 @@ conditions included, an RUI's bail ended).
 """
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 
 from schemas.details import CourtOutcome, CustodyRelease, PrisonRelease
-from schemas.enums import BailEventType, CourtEventType, CourtOutcomeKind, CustodyReleaseType, IncidentEventType, Severity
+from schemas.enums import (
+    BailEventType,
+    CourtEventType,
+    CourtOutcomeKind,
+    CustodyReleaseType,
+    IncidentEventType,
+    Severity,
+)
 from schemas.events import Event
-from streams.rules.catalogue import Recipients, rule
-from streams.rules.catalogue import Rule
+from streams.rules.catalogue import Recipients, Rule, rule
 from streams.rules.drafts import AlertDraft, RuleContext
 from streams.rules.position import release_detail
 from streams.rules.state import CustodyStatus, SubjectState
@@ -79,6 +84,5 @@ def remand_ended(state: SubjectState, event: Event, ctx: RuleContext) -> list[Al
 
 def _release(rule: Rule, event: Event, base: str | None) -> AlertDraft:
     """A release draft whose detail, per recipient, is what protects their client after it."""
-    at: datetime = event.occurred_at
-    return AlertDraft(rule, (event.event_id,), at, detail=base,
-                      describe=partial(release_detail, base=base, at=at))
+    at = event.occurred_at
+    return AlertDraft(rule, (event.event_id,), at, detail=base, describe=partial(release_detail, base=base, at=at))

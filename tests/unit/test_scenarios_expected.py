@@ -91,8 +91,8 @@ WORDING: dict[str, list[tuple[str, tuple[str, str | None], str, bool]]] = {
     "conditions-weakened-reporting-dropped": [("conditions.weakened", CM, "other condition removed", True)],
     "conditions-varied-tightened": [("conditions.varied", CM, "curfew added", True)],
     "summary-victim-linked-later": [
-        ("summary.victim_linked", IDVA_V2, "in community; curfew to 20/12, no contact to 23/05; next hearing 10/12; on EM",
-         True),
+        ("summary.victim_linked", IDVA_V2,
+         "in community; curfew to 20/12, no contact to 23/05; next hearing 10/12; on EM", True),
         ("summary.victim_linked", IDVA_V2, "exclusion zone", False),
         ("summary.victim_linked", IDVA_V2, "VIC-0001", False)],
     "summary-new-idva": [("summary.victim_linked", NEW_IDVA_V1, "in community; no contact to 20/12; no EM on record",

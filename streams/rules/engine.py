@@ -11,6 +11,9 @@ Time and order (also in the README, "Time, order and duplicates"):
   licence record arriving meanwhile settles it: a breach alert (triggers: report + record) if the record covered
   the breach time, nothing if it did not; when the grace passes, breach.unverified goes to the case manager.
 - Custody only moves forward in event time: a late custody fact older than the current one changes nothing.
+- Hearings: one per court case, the later listing or outcome in event time wins; held hearings are pruned.
+- Alert texts are rendered in the state after the event (a release says what protects each client after it);
+  a case snapshot's checks see the case before it (who is newly linked), its alerts go to the case after it.
 - Escalation windows are counted in event time around the event being applied.
 - EM zone and signal events of one device and zone within flap_window (event time) of the group's last event are
   grouped: no new alert, no new escalation count; a new alert only after the window passes quietly.
@@ -99,7 +102,8 @@ def apply_possible_match(state: SubjectState, event: Event, now: datetime,
 
 
 def prune(state: SubjectState, now: datetime, config: RuleConfig) -> SubjectState:
-    """Drops facts no rule can use any more (ended conditions after state_retention, incidents after the window)."""
+    """Drops facts no rule can use any more (ended conditions and EM evidence after state_retention, incidents
+    after the window, hearings once held)."""
     keep_from = now - config.state_retention
     window_from = now - config.escalation_window
     quiet_from = now - config.flap_window - config.late_grace  # late EM events may still join a group

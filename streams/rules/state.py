@@ -133,7 +133,7 @@ class FlapGroup:
 class Hearing:
     """The next hearing of one court case: when, its type, and the event time of the listing it comes from."""
 
-    court_case_ref: str
+    court_case: str  # short id of the court case ref (facts.short_id): bounded, and only ever compared
     at: datetime
     hearing_type: HearingType
     listed_at: datetime

@@ -88,7 +88,7 @@ def state_to_dict(s: SubjectState) -> dict[str, Any]:
         "pe": [_pending(p) for p in s.pending],
         "fl": [[f.key, _ts(f.last_seen), f.alert_id] for f in s.flaps],
         "w": list(s.warned), "se": list(s.seen_events), "sa": list(s.seen_alerts), "ea": _ts(s.escalated_at),
-        "h": [[h.court_case_ref, _ts(h.at), _HEARING_CODE.get(h.hearing_type, "OT"), _ts(h.listed_at)]
+        "h": [[h.court_case, _ts(h.at), _HEARING_CODE.get(h.hearing_type, "OT"), _ts(h.listed_at)]
               for h in s.hearings],
         "em": _ts(s.em_seen_at),
     })
@@ -109,8 +109,8 @@ def state_from_dict(d: dict[str, Any]) -> SubjectState:
         flaps=tuple(FlapGroup(key, _dt(t), alert_id) for key, t, alert_id in d.get("fl", ())),
         warned=tuple(d.get("w", ())), seen_events=tuple(d.get("se", ())), seen_alerts=tuple(d.get("sa", ())),
         escalated_at=_dt(d.get("ea")),
-        hearings=tuple(Hearing(ref, _dt(at), _CODE_HEARING[code], _dt(listed))
-                       for ref, at, code, listed in d.get("h", ())),
+        hearings=tuple(Hearing(case, _dt(at), _CODE_HEARING[code], _dt(listed))
+                       for case, at, code, listed in d.get("h", ())),
         em_seen_at=_dt(d.get("em")),
     )
 

@@ -33,7 +33,7 @@ from streams.rules.conditions import known_expiry, of_source, source_of
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import RuleContext
 from streams.rules.escalation import recent_event
-from streams.rules.facts import location_key, to_active, whole_seconds
+from streams.rules.facts import location_key, short_id, to_active, whole_seconds
 from streams.rules.release import RELEASING_OUTCOMES
 from streams.rules.state import (
     ActiveCondition,
@@ -168,15 +168,16 @@ def with_hearings(state: SubjectState, event: Event) -> SubjectState:
     """
     d, t = event.details, whole_seconds(event.occurred_at)
     if isinstance(d, HearingListed):
-        ref, nxt, kind = d.court_case_ref, d.hearing_at, d.hearing_type
+        nxt, kind = d.hearing_at, d.hearing_type
     elif isinstance(d, CourtOutcome):
-        ref, nxt, kind = d.court_case_ref, d.next_hearing_at, HearingType.OTHER
+        nxt, kind = d.next_hearing_at, HearingType.OTHER
     else:
         return state
-    current = next((h for h in state.hearings if h.court_case_ref == ref), None)
+    ref = short_id(d.court_case_ref)
+    current = next((h for h in state.hearings if h.court_case == ref), None)
     if current is not None and current.listed_at > t:
         return state
-    kept = [h for h in state.hearings if h.court_case_ref != ref and h.at >= t]
+    kept = [h for h in state.hearings if h.court_case != ref and h.at >= t]
     if nxt is not None and nxt >= t:
         kept.append(Hearing(ref, whole_seconds(nxt), kind, t))
     return state.evolve(hearings=tuple(sorted(kept, key=lambda h: h.at)[:MAX_HEARINGS]))

@@ -18,6 +18,7 @@ from schemas.enums import (
 )
 from streams.rules import SubjectState, empty, next_due
 from streams.rules.engine import prune
+from streams.rules.facts import short_id
 from streams.rules.transitions import MAX_HEARINGS
 from tests.unit.rules_fixtures import (
     CHILD_OF_V1,
@@ -138,16 +139,16 @@ def test_two_victims_linked_at_once_get_one_summary_each():
 def test_hearings_follow_listings_and_outcomes(events, expected):
     """One next hearing per court case: the latest listing or outcome in event time wins; past ones go."""
     state, _ = run(subject(), *events)
-    assert [(h.court_case_ref, h.at) for h in state.hearings] == expected
+    assert [(h.court_case, h.at) for h in state.hearings] == [(short_id(ref), at) for ref, at in expected]
 
 
 def test_hearings_are_bounded_pruned_and_timed():
     """At most MAX_HEARINGS are kept (the soonest); a hearing once held is pruned, and next_due wakes for it."""
     listings = [_listing(ref=f"CC-{i}", at=T0 + (i + 1) * DAY) for i in range(MAX_HEARINGS + 2)]
     state, _ = run(subject(), *listings)
-    assert [h.court_case_ref for h in state.hearings] == [f"CC-{i}" for i in range(MAX_HEARINGS)]
+    assert [h.court_case for h in state.hearings] == [short_id(f"CC-{i}") for i in range(MAX_HEARINGS)]
     assert next_due(state, T0, CONFIG) <= T0 + DAY + HOUR
-    assert [h.court_case_ref for h in prune(state, T0 + DAY + HOUR, CONFIG).hearings][0] == "CC-1"
+    assert prune(state, T0 + DAY + HOUR, CONFIG).hearings[0].court_case == short_id("CC-1")
 
 
 def test_em_evidence_is_kept_then_pruned():

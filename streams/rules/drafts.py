@@ -10,8 +10,9 @@ from streams.rules.config import RuleConfig
 from streams.rules.routing import Target
 from streams.rules.state import SubjectState
 
-# a recipient's own detail, from the state the alert is raised in (after the event): e.g. what protects their client
-Describe = Callable[[SubjectState, Target], str | None]
+# each recipient's own detail, from the state the alert is raised in (after the event): e.g. what protects their
+# client; called once per alert, the function it returns once per recipient
+Describe = Callable[[SubjectState], Callable[[Target], str | None]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,8 +77,10 @@ class ActiveCondition:
     @property
     def end(self) -> datetime | None:
         """The effective end: the earlier of the condition's end and its source's expiry (None: open-ended)."""
-        ends = [t for t in (self.ends_at, self.source_expires_at) if t is not None]
-        return min(ends) if ends else None
+        own, source = self.ends_at, self.source_expires_at
+        if own is None or source is None:
+            return source if own is None else own
+        return own if own < source else source
 
     def active_at(self, t: datetime) -> bool:
         """In force at t: started, not yet ended (the end instant itself is outside)."""

@@ -22,6 +22,7 @@ MAX_CHARS = 200
 _UK = ZoneInfo("Europe/London")
 _REF_MAX = 32
 _DETAIL_MAX = 80
+_KIND_ORDER = tuple(ConditionKind)
 
 def alert_ref(alert_id: str) -> str:
     """The short reference staff quote: the first 8 characters of the alert id, upper-case."""
@@ -46,7 +47,7 @@ def kind_words(kind: ConditionKind) -> str:
 def kinds_text(kinds: Iterable[ConditionKind]) -> str:
     """Condition kinds, each once, in the contract's order: "no contact, exclusion zone, curfew"."""
     present = set(kinds)
-    return ", ".join(kind_words(k) for k in ConditionKind if k in present)
+    return ", ".join(kind_words(k) for k in _KIND_ORDER if k in present)
 
 
 def _clip(value: str, limit: int) -> str:

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import SecretStr
 
-
 _APOSTROPHES = frozenset("'\u2019\u2018`\u00b4\u02bc")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 

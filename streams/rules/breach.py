@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 
 from schemas.details import BreachReported, DomesticIncident, EmSignalLoss, EmZoneEntry, EmZoneExit
 from schemas.enums import BreachEventType as R
-from schemas.enums import ConditionKind
+from schemas.enums import ConditionKind, Severity
 from schemas.enums import IncidentEventType as I
-from schemas.enums import Severity
 from schemas.events import Event
 from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft

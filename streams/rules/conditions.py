@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from schemas.alert_text import CHANGE_WORDS
 from schemas.details import (
     BailExpired,
     BailRevoked,
@@ -18,7 +19,6 @@ from schemas.enums import BailEventType as B
 from schemas.enums import ChargeOutcome, Severity
 from schemas.enums import CourtEventType as C
 from schemas.enums import IncidentEventType as I
-from schemas.alert_text import CHANGE_WORDS
 from schemas.events import Event
 from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft

@@ -6,10 +6,8 @@ import pytest
 
 from schemas.details import (
     Arrest,
-    BailVaried,
     CustodyRelease,
     OrderDischarged,
-    OrderVaried,
     PrisonRelease,
     ReleasedUnderInvestigation,
 )
@@ -40,9 +38,11 @@ from tests.unit.rules_fixtures import (
     V2,
     ZONE_EXCLUSION,
     bail,
+    bail_varied,
     condition,
     event,
     order,
+    order_varied,
     run,
     subject,
 )
@@ -121,16 +121,6 @@ def test_an_idva_is_never_told_of_a_condition_protecting_another_victim():
     assert said[V2].count("no contact") == 0 and "exclusion zone" not in said[V2] and V1 not in said[V2]
 
 
-def _bail_varied(previous, new):
-    return event(BailEventType.BAIL_VARIED, BailVaried(bail_ref="BAIL-1", previous_conditions=previous,
-                                                       conditions=new))
-
-
-def _order_varied(previous, new):
-    return event(CourtEventType.ORDER_VARIED, OrderVaried(order_ref="DVPO-1", order_type=OrderType.DVPO,
-                                                          previous_conditions=previous, conditions=new))
-
-
 V1_ZONE = condition("C5", ConditionKind.EXCLUSION_ZONE, loc=HOME_V1)
 V1_ZONE_MOVED = condition("C5", ConditionKind.EXCLUSION_ZONE, loc=LocationRef(kind=LocationKind.UPRN,
                                                                               value="100070000001"))
@@ -141,20 +131,20 @@ LONGER = condition("C1", ConditionKind.NO_CONTACT, person=V1, end=T0 + 90 * DAY)
 
 
 @pytest.mark.parametrize("before, variation, rule, to, words", [
-    (bail(NO_CONTACT_V1, curfew()), _bail_varied((NO_CONTACT_V1, curfew()), (NO_CONTACT_V1, curfew(CUT))),
+    (bail(NO_CONTACT_V1, curfew()), bail_varied((NO_CONTACT_V1, curfew()), (NO_CONTACT_V1, curfew(CUT))),
      "conditions.weakened", {CM, IDVA1, IDVA2}, "curfew hours cut; bail varied"),
-    (order(V1_ZONE), _order_varied((V1_ZONE,), (V1_ZONE_MOVED,)), "conditions.weakened", {CM, IDVA1},
+    (order(V1_ZONE), order_varied((V1_ZONE,), (V1_ZONE_MOVED,)), "conditions.weakened", {CM, IDVA1},
      "exclusion zone moved or made smaller; DVPO varied"),
-    (order(NO_CONTACT_V2), _order_varied((NO_CONTACT_V2,), (V2_NARROWED,)), "conditions.weakened", {CM, IDVA2},
+    (order(NO_CONTACT_V2), order_varied((NO_CONTACT_V2,), (V2_NARROWED,)), "conditions.weakened", {CM, IDVA2},
      "no contact narrowed"),
-    (bail(NO_CONTACT_V1, curfew()), _bail_varied((NO_CONTACT_V1, curfew()), (curfew(),)), "conditions.weakened",
+    (bail(NO_CONTACT_V1, curfew()), bail_varied((NO_CONTACT_V1, curfew()), (curfew(),)), "conditions.weakened",
      {CM, IDVA1}, "no contact removed"),
-    (bail(NO_CONTACT_V1), _bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1, curfew())), "conditions.varied", {CM},
+    (bail(NO_CONTACT_V1), bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1, curfew())), "conditions.varied", {CM},
      "curfew added; bail varied"),
-    (bail(NO_CONTACT_V1, curfew()), _bail_varied((NO_CONTACT_V1, curfew()), (NO_CONTACT_V1, curfew(WIDER))),
+    (bail(NO_CONTACT_V1, curfew()), bail_varied((NO_CONTACT_V1, curfew()), (NO_CONTACT_V1, curfew(WIDER))),
      "conditions.varied", {CM}, "bail varied"),
-    (bail(ENDING), _bail_varied((ENDING,), (LONGER,)), "conditions.varied", {CM}, "bail varied"),
-    (bail(NO_CONTACT_V1), _bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,)), None, set(), ""),
+    (bail(ENDING), bail_varied((ENDING,), (LONGER,)), "conditions.varied", {CM}, "bail varied"),
+    (bail(NO_CONTACT_V1), bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,)), None, set(), ""),
 ], ids=["curfew-hours-cut", "zone-moved", "no-contact-narrowed", "no-contact-removed", "condition-added",
         "curfew-longer", "end-later", "unchanged"])
 def test_a_variation_is_weakened_to_those_it_protected_or_only_varied(before, variation, rule, to, words):

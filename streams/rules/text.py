@@ -22,7 +22,7 @@ MAX_CHARS = 200
 _UK = ZoneInfo("Europe/London")
 _REF_MAX = 32
 _DETAIL_MAX = 80
-_KIND_ORDER = tuple(ConditionKind)
+_KIND_WORDS = {k: CONDITION_KIND_WORDS.get(k.value, CONDITION_KIND_WORDS["OTHER"]) for k in ConditionKind}
 
 def alert_ref(alert_id: str) -> str:
     """The short reference staff quote: the first 8 characters of the alert id, upper-case."""
@@ -41,13 +41,13 @@ def uk_day(t: datetime) -> str:
 
 def kind_words(kind: ConditionKind) -> str:
     """A condition kind in the alert vocabulary ("no contact", "exclusion zone", ...)."""
-    return CONDITION_KIND_WORDS.get(kind.value, CONDITION_KIND_WORDS["OTHER"])
+    return _KIND_WORDS[kind]
 
 
 def kinds_text(kinds: Iterable[ConditionKind]) -> str:
     """Condition kinds, each once, in the contract's order: "no contact, exclusion zone, curfew"."""
     present = set(kinds)
-    return ", ".join(kind_words(k) for k in _KIND_ORDER if k in present)
+    return ", ".join(words for k, words in _KIND_WORDS.items() if k in present)
 
 
 def _clip(value: str, limit: int) -> str:

@@ -166,14 +166,14 @@ def with_hearings(state: SubjectState, event: Event) -> SubjectState:
 
     The later listing or outcome in event time wins; hearings before the event time are over and dropped.
     """
-    d, t = event.details, whole_seconds(event.occurred_at)
+    d = event.details
     if isinstance(d, HearingListed):
         nxt, kind = d.hearing_at, d.hearing_type
     elif isinstance(d, CourtOutcome):
         nxt, kind = d.next_hearing_at, HearingType.OTHER
     else:
         return state
-    ref = short_id(d.court_case_ref)
+    ref, t = short_id(d.court_case_ref), whole_seconds(event.occurred_at)
     current = next((h for h in state.hearings if h.court_case == ref), None)
     if current is not None and current.listed_at > t:
         return state

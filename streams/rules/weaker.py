@@ -71,20 +71,24 @@ def covers(new: str | None, old: str | None) -> bool:
     """The curfew hours `new` ("HH:MM-HH:MM") cover every minute of `old` (unreadable hours: only if the same)."""
     if old is None:
         return True
-    old_minutes, new_minutes = curfew_minutes(old), curfew_minutes(new) if new is not None else frozenset()
-    if old_minutes is None or new_minutes is None:
+    old_spans, new_spans = curfew_spans(old), curfew_spans(new) if new is not None else ()
+    if old_spans is None or new_spans is None:
         return new == old
-    return old_minutes <= new_minutes
+    return all(any(ns <= os and oe <= ne for ns, ne in new_spans) for os, oe in old_spans)
 
 
-def curfew_minutes(hours: str) -> frozenset[int] | None:
-    """The minutes of the day a curfew covers (overnight wraps; start == end is all day); None if unreadable."""
+def curfew_spans(hours: str) -> tuple[tuple[int, int], ...] | None:
+    """The minutes of the day a curfew covers as [start, end) spans within one day (overnight wraps into two;
+    start == end is all day); None if unreadable."""
     try:
         start, end = (_minute(part) for part in hours.split("-"))
     except ValueError:
         return None
-    length = (end - start) % _DAY_MINUTES or _DAY_MINUTES
-    return frozenset((start + i) % _DAY_MINUTES for i in range(length))
+    if start < end:
+        return ((start, end),)
+    if start == end:
+        return ((0, _DAY_MINUTES),)
+    return ((start, _DAY_MINUTES), (0, end)) if end else ((start, _DAY_MINUTES),)
 
 
 def _minute(hhmm: str) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from schemas.enums import ConditionKind
 from streams.rules.state import ActiveCondition, SourceKind
-from streams.rules.weaker import covers, curfew_minutes, weakening
+from streams.rules.weaker import covers, curfew_spans, weakening
 from tests.unit.rules_fixtures import DAY, T0
 
 K = ConditionKind
@@ -74,18 +74,20 @@ def test_weaker_per_kind(old: ActiveCondition, new: ActiveCondition | None, expe
     ("19:00-07:00", None, True),
     (None, "19:00-07:00", False),
     ("22:00-23:00", "22:00-24:00", False),
+    ("21:00-24:00", "22:00-00:00", True),
     ("00:00-00:00", "13:00-12:00", True),
     ("7pm-7am", "7pm-7am", True),
     ("7pm-6am", "7pm-7am", False),
-], ids=["same", "wider", "cut", "no-old-hours", "no-new-hours", "midnight-as-24", "all-day", "unreadable-same",
+], ids=["same", "wider", "cut", "no-old-hours", "no-new-hours", "midnight-as-24", "to-midnight", "all-day", "unreadable-same",
         "unreadable-changed"])
 def test_covers(new: str | None, old: str | None, expected: bool) -> None:
     """New curfew hours cover the old ones minute by minute (overnight wraps; unreadable: only if unchanged)."""
     assert covers(new, old) is expected
 
 
-def test_curfew_minutes_wrap_overnight() -> None:
-    """19:00-07:00 is 12 hours over midnight; start == end is the whole day; nonsense is unreadable."""
-    assert len(curfew_minutes("19:00-07:00")) == 12 * 60 and 0 in curfew_minutes("19:00-07:00")
-    assert len(curfew_minutes("08:00-08:00")) == 24 * 60
-    assert curfew_minutes("25:00-07:00") is None and curfew_minutes("19:00") is None
+def test_curfew_spans_wrap_overnight() -> None:
+    """19:00-07:00 is two spans over midnight; start == end is the whole day; nonsense is unreadable."""
+    assert curfew_spans("19:00-07:00") == ((19 * 60, 24 * 60), (0, 7 * 60))
+    assert curfew_spans("08:00-20:00") == ((8 * 60, 20 * 60),)
+    assert curfew_spans("08:00-08:00") == ((0, 24 * 60),)
+    assert curfew_spans("25:00-07:00") is None and curfew_spans("19:00") is None

@@ -11,12 +11,42 @@ from typing import Any
 
 from pydantic import SecretStr
 
+_APOSTROPHES = frozenset("'\u2019\u2018`\u00b4\u02bc")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
 
 def normalise_name(name: str) -> str:
-    """NFKD, casefold, keep letters only (marks and punctuation dropped), whitespace collapsed to one space."""
-    decomposed = unicodedata.normalize("NFKD", name).casefold()
-    kept = "".join(ch if ch.isalpha() else " " if ch.isspace() else "" for ch in decomposed)
-    return " ".join(kept.split())
+    """The near-match key of a name: its first forename and the last part of its surname, casefolded, sorted.
+
+    The same person written differently by two agencies gets the same key: "SURNAME, Forename" or "Forename
+    SURNAME" or "Forename Surname" (or "SURNAME Forename"), middle names or not, any case, with or without
+    diacritics, apostrophes (O'Brien = OBrien), extra spaces; a hyphen is a separator (Smith-Jones = Smith Jones).
+    The surname is the part before a comma, else the words in capitals when others are not, else the last word.
+    Two people sharing a first forename and a surname share a key: the key only ever asks for a possible match.
+    """
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", name)
+                    if not unicodedata.combining(ch) and ch not in _APOSTROPHES)
+    words = _words(plain)
+    surname, forenames = words[-1:], words[:-1]
+    before, comma, after = plain.partition(",")
+    capitals = [w for w in words if _in_capitals(w)]
+    if comma and _words(before) and _words(after):
+        surname, forenames = _words(before), _words(after)
+    elif capitals and len(capitals) < len(words) and any(ch.islower() for w in words for ch in w):
+        surname, forenames = capitals, [w for w in words if not _in_capitals(w)]
+    parts = [_LETTER_RUN.findall(forenames[0])[0] if forenames else "",
+             _LETTER_RUN.findall(surname[-1])[-1] if surname else ""]
+    return " ".join(sorted(p.casefold() for p in parts if p))
+
+
+def _words(text: str) -> list[str]:
+    """The whitespace-separated words of a name that hold a letter."""
+    return [w for w in text.split() if _LETTER_RUN.search(w)]
+
+
+def _in_capitals(word: str) -> bool:
+    letters = "".join(_LETTER_RUN.findall(word))
+    return len(letters) >= 2 and not any(ch.islower() for ch in letters)
 
 
 class NameHasher:

@@ -25,10 +25,11 @@ def build_alert(state: SubjectState, d: AlertDraft, now: datetime) -> Alert | No
     if not to:
         return None
     alert_id = alert_id_of(d.rule.rule_id, state.subject_id, d.trigger_event_ids, d.dedupe_key)
+    detail_of = d.describe(state) if d.describe else None
     recipients = tuple(
         AlertRecipient(staff_id=t.staff_id, role=t.role, victim_ref=t.victim_ref,
                        text=render(d.rule, t, alert_id=alert_id, subject_id=state.subject_id, at=d.at,
-                                   detail=d.detail, victim_refs=victims))
+                                   detail=detail_of(t) if detail_of else d.detail, victim_refs=victims))
         for t in to)
     return Alert(alert_id=alert_id, rule=d.rule.rule_id, severity=d.rule.severity, subject_id=state.subject_id,
                  trigger_event_ids=tuple(dict.fromkeys(d.trigger_event_ids)), raised_at=now,

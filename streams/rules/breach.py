@@ -5,13 +5,37 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from schemas.details import BreachReported, DomesticIncident, EmSignalLoss, EmZoneEntry, EmZoneExit
-from schemas.enums import ConditionKind
+from schemas.enums import BreachEventType as R
+from schemas.enums import ConditionKind, Severity
+from schemas.enums import IncidentEventType as I
 from schemas.events import Event
-from streams.rules.catalogue import BREACH_EM_TAMPER, BREACH_NO_CONTACT, BREACH_RULE_BY_KIND, BREACH_UNVERIFIED
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft
 from streams.rules.facts import location_key, victims_of
 from streams.rules.state import ActiveCondition, BreachProbe, PendingBreach, SubjectState
+from streams.rules.triggers import triggered_by
 
+_C, _H, _V = Severity.CRITICAL, Severity.HIGH, Recipients.VICTIM
+BREACH_NO_CONTACT = rule("breach.no_contact", _C, _V, "contact with a person protected by an active no-contact "
+                         "condition (breach report or a domestic incident naming them)")
+BREACH_EXCLUSION_ZONE = rule("breach.exclusion_zone", _C, _V, "presence in an actively excluded place (breach "
+                             "report or EM zone entry)")
+BREACH_CURFEW = rule("breach.curfew", _C, _V, "breach of an active curfew")
+BREACH_SCHOOL = rule("breach.school", _C, _V, "approach to a school named by an active condition")
+BREACH_OTHER = rule("breach.other", _C, _V, "breach of another active condition (residence, other)")
+BREACH_UNVERIFIED = rule("breach.unverified", _H, Recipients.CASE_MANAGER, "a breach report matched no condition "
+                         "on record within the late grace")
+BREACH_EM_TAMPER = rule("breach.em_tamper", _H, Recipients.PERPETRATOR, "EM tag tamper, or signal lost (not "
+                        "restored)")
+
+BREACH_RULE_BY_KIND = {
+    ConditionKind.NO_CONTACT: BREACH_NO_CONTACT,
+    ConditionKind.EXCLUSION_ZONE: BREACH_EXCLUSION_ZONE,
+    ConditionKind.CURFEW: BREACH_CURFEW,
+    ConditionKind.NO_APPROACH_SCHOOL: BREACH_SCHOOL,
+    ConditionKind.RESIDENCE: BREACH_OTHER,
+    ConditionKind.OTHER: BREACH_OTHER,
+}
 _ZONE_KINDS = frozenset({ConditionKind.EXCLUSION_ZONE, ConditionKind.NO_APPROACH_SCHOOL})
 
 
@@ -76,6 +100,7 @@ def is_grouped(state: SubjectState, key: str, t: datetime, window: timedelta) ->
     return any(f.key == key and abs(t - f.last_seen) < window for f in state.flaps)
 
 
+@triggered_by(R.BREACH_REPORTED, R.EM_ZONE_ENTRY)
 def reported(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """BREACH_REPORTED / EM_ZONE_ENTRY: a breach of every matched condition active at event time."""
     probe = probe_of(event)
@@ -86,6 +111,7 @@ def reported(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertD
     return breach_drafts(state, active, (event.event_id,), event.occurred_at, key)
 
 
+@triggered_by(I.DOMESTIC_INCIDENT)
 def incident_contact(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """DOMESTIC_INCIDENT naming a person an active no-contact condition protects: a no-contact breach."""
     d = event.details
@@ -97,6 +123,7 @@ def incident_contact(state: SubjectState, event: Event, ctx: RuleContext) -> lis
     return [AlertDraft(BREACH_NO_CONTACT, (event.event_id,), event.occurred_at, victims_of(state.case, active))]
 
 
+@triggered_by(R.EM_TAG_TAMPER, R.EM_SIGNAL_LOSS)
 def em_tamper(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """EM_TAG_TAMPER, or EM_SIGNAL_LOSS not restored (grouped while the signal flaps)."""
     d = event.details

@@ -11,6 +11,9 @@ Time and order (also in the README, "Time, order and duplicates"):
   licence record arriving meanwhile settles it: a breach alert (triggers: report + record) if the record covered
   the breach time, nothing if it did not; when the grace passes, breach.unverified goes to the case manager.
 - Custody only moves forward in event time: a late custody fact older than the current one changes nothing.
+- Hearings: one per court case, the later listing or outcome in event time wins; held hearings are pruned.
+- Alert texts are rendered in the state after the event (a release says what protects each client after it);
+  a case snapshot's checks see the case before it (who is newly linked), its alerts go to the case after it.
 - Escalation windows are counted in event time around the event being applied.
 - EM zone and signal events of one device and zone within flap_window (event time) of the group's last event are
   grouped: no new alert, no new escalation count; a new alert only after the window passes quietly.
@@ -20,20 +23,15 @@ Time and order (also in the README, "Time, order and duplicates"):
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from schemas.details import CaseSnapshot, EmSignalLoss, EmZoneEntry, StaffMember
-from schemas.enums import BailEventType as B
-from schemas.enums import BreachEventType as R
-from schemas.enums import CourtEventType as C
-from schemas.enums import IncidentEventType as I
 from schemas.events import Alert, Event
-from streams.rules import breach, conditions, court, escalation, incidents, release
+from streams.rules import breach
 from streams.rules.alerts import build_alert
-from streams.rules.catalogue import ESCALATION_FREQUENCY
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import AlertDraft, RuleContext
+from streams.rules.escalation import ESCALATION_FREQUENCY
 from streams.rules.expiry import forget_passed, upcoming
 from streams.rules.facts import short_id, whole_seconds
 from streams.rules.identity import possible_match_alert
@@ -43,39 +41,17 @@ from streams.rules.transitions import (
     with_case,
     with_conditions,
     with_custody,
+    with_em,
     with_flap,
     with_group_alert,
+    with_hearings,
     with_pending,
     with_recent,
 )
+from streams.rules.triggers import collect
 
-RuleFn = Callable[[SubjectState, Event, RuleContext], list[AlertDraft]]
 DEFAULT_CONFIG = RuleConfig()
-_AREA = incidents.other_force_area
-
-TRIGGERS: dict[object, tuple[RuleFn, ...]] = {
-    I.DOMESTIC_INCIDENT: (incidents.new_incident, incidents.possible_new_victim, breach.incident_contact,
-                          escalation.frequency, escalation.severity, _AREA),
-    I.ARREST: (_AREA,),
-    I.CUSTODY_RELEASE: (release.custody_release, _AREA),
-    I.CHARGE_DECISION: (conditions.no_further_action, _AREA),
-    B.BAIL_GRANTED: (release.bail_granted, _AREA),
-    B.BAIL_VARIED: (conditions.varied,),
-    B.BAIL_REVOKED: (conditions.ended,),
-    B.BAIL_EXPIRED: (conditions.ended,),
-    B.RELEASED_UNDER_INVESTIGATION: (release.released_under_investigation, conditions.ended, _AREA),
-    C.HEARING_LISTED: (court.hearing_listed,),
-    C.COURT_OUTCOME: (release.remand_ended, court.court_outcome),
-    C.ORDER_VARIED: (conditions.varied,),
-    C.ORDER_DISCHARGED: (conditions.ended,),
-    C.ORDER_EXPIRED: (conditions.ended,),
-    C.WARRANT_ISSUED: (court.warrant_issued,),
-    C.PRISON_RELEASE: (release.prison_release,),
-    R.BREACH_REPORTED: (breach.reported, escalation.frequency, _AREA),
-    R.EM_ZONE_ENTRY: (breach.reported, escalation.frequency, _AREA),
-    R.EM_TAG_TAMPER: (breach.em_tamper,),
-    R.EM_SIGNAL_LOSS: (breach.em_tamper,),
-}  # REMANDED, ORDER_ISSUED, EM_ZONE_EXIT: state only
+TRIGGERS = collect()  # event type -> the checks its rule modules declared (@triggered_by)
 
 
 def apply(state: SubjectState, event: Event, now: datetime,
@@ -85,18 +61,20 @@ def apply(state: SubjectState, event: Event, now: datetime,
     if seen in state.seen_events:
         return state, []
     state = state.evolve(seen_events=_bounded(state.seen_events, seen, config.seen_ids_max))
-    if isinstance(event.details, CaseSnapshot):
-        return with_case(state, event.details), []
     if isinstance(event.details, StaffMember):
         return state, []
     ctx = RuleContext(now, config)
     drafts = [] if _grouped(state, event, config) else [
         d for rule in TRIGGERS.get(event.event_type, ()) for d in rule(state, event, ctx)]
+    if isinstance(event.details, CaseSnapshot):
+        state = with_case(state, event.details)
     state = with_custody(state, event)
     state = with_conditions(state, event)
     state = with_recent(state, event, config)
     state = with_pending(state, event, ctx)
     state = with_flap(state, event)
+    state = with_hearings(state, event)
+    state = with_em(state, event)
     if imposes_conditions(event):
         state, settled = breach.recheck_pending(state, event, ctx)
         drafts += settled
@@ -124,12 +102,15 @@ def apply_possible_match(state: SubjectState, event: Event, now: datetime,
 
 
 def prune(state: SubjectState, now: datetime, config: RuleConfig) -> SubjectState:
-    """Drops facts no rule can use any more (ended conditions after state_retention, incidents after the window)."""
+    """Drops facts no rule can use any more (ended conditions and EM evidence after state_retention, incidents
+    after the window, hearings once held)."""
     keep_from = now - config.state_retention
     window_from = now - config.escalation_window
     quiet_from = now - config.flap_window - config.late_grace  # late EM events may still join a group
     escalated = state.escalated_at if state.escalated_at and state.escalated_at >= window_from else None
+    em_seen = state.em_seen_at if state.em_seen_at and state.em_seen_at >= keep_from else None
     return state.evolve(
+        hearings=tuple(h for h in state.hearings if h.at >= now), em_seen_at=em_seen,
         conditions=tuple(c for c in state.conditions if not c.ended_before(keep_from)),
         incidents=tuple(e for e in state.incidents if e.at >= window_from),
         flaps=tuple(f for f in state.flaps if f.last_seen >= quiet_from),

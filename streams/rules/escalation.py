@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 from schemas.details import DomesticIncident, EmZoneEntry
-from schemas.enums import BreachEventType
+from schemas.enums import BreachEventType, IncidentEventType, Severity
 from schemas.events import Event
 from streams.rules.breach import flap_key, is_grouped
-from streams.rules.catalogue import ESCALATION_FREQUENCY, ESCALATION_SEVERITY
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import AlertDraft, RuleContext, draft
 from streams.rules.facts import whole_seconds
 from streams.rules.incidents import severity_score
 from streams.rules.state import RecentEvent, SubjectState
+from streams.rules.triggers import triggered_by
+
+ESCALATION_FREQUENCY = rule("escalation.frequency", Severity.HIGH, Recipients.PERPETRATOR, "incidents and breaches "
+                            "reach the threshold within the escalation window (once per window)")
+ESCALATION_SEVERITY = rule("escalation.severity", Severity.HIGH, Recipients.PERPETRATOR, "an incident more severe "
+                           "than every earlier one in the window (e.g. first weapon or injury)")
 
 
 def recent_event(state: SubjectState, event: Event, config: RuleConfig) -> RecentEvent | None:
@@ -26,6 +32,7 @@ def recent_event(state: SubjectState, event: Event, config: RuleConfig) -> Recen
     return None
 
 
+@triggered_by(IncidentEventType.DOMESTIC_INCIDENT, BreachEventType.BREACH_REPORTED, BreachEventType.EM_ZONE_ENTRY)
 def frequency(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """At least escalation_min_events incidents/breaches in the window ending at this one; once per window."""
     current = recent_event(state, event, ctx.config)
@@ -42,6 +49,7 @@ def frequency(state: SubjectState, event: Event, ctx: RuleContext) -> list[Alert
     return [AlertDraft(ESCALATION_FREQUENCY, triggers, event.occurred_at, detail=f"{len(triggers)} in window")]
 
 
+@triggered_by(IncidentEventType.DOMESTIC_INCIDENT)
 def severity(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """An incident scoring higher than every earlier incident in the window (none earlier: no escalation)."""
     current = recent_event(state, event, ctx.config)

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from streams.rules.catalogue import EXPIRY_UPCOMING
+from schemas.enums import Severity
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import AlertDraft
 from streams.rules.facts import victims_of
 from streams.rules.state import ActiveCondition, SubjectState
+
+EXPIRY_UPCOMING = rule("expiry.upcoming", Severity.MEDIUM, Recipients.VICTIM, "a bail, order or licence condition "
+                       "ends within the expiry horizon (timer, once per item)")
 
 
 def warning_key(c: ActiveCondition) -> str:

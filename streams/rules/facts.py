@@ -45,12 +45,12 @@ def to_active(kind: SourceKind, ref: str, c: Condition, expires_at: datetime | N
 
 def protected_victims(case: CaseInfo | None, c: ActiveCondition) -> tuple[str, ...]:
     """The linked victims a condition protects (by person or by place); () when it protects no one in particular."""
-    if case is None:
+    person, place = c.protected_person_ref, c.location
+    if case is None or (person is None and place is None):
         return ()
     return tuple(v.victim_ref for v in case.victims
-                 if (c.protected_person_ref is not None
-                     and c.protected_person_ref in (v.victim_ref, *v.protected_person_refs))
-                 or (c.location is not None and c.location in v.protected_location_values))
+                 if (person is not None and (person == v.victim_ref or person in v.protected_person_refs))
+                 or (place is not None and place in v.protected_location_values))
 
 
 def victims_of(case: CaseInfo | None, conditions: Iterable[ActiveCondition]) -> tuple[str, ...]:

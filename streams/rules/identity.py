@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from schemas.details import CaseSnapshot
-from schemas.enums import CaseStatus
+from schemas.enums import CaseStatus, Severity
 from schemas.events import Alert, Event
 from streams.rules.alerts import build_alert
-from streams.rules.catalogue import IDENTITY_POSSIBLE_MATCH
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import draft
 from streams.rules.state import SubjectState
+
+IDENTITY_POSSIBLE_MATCH = rule("identity.possible_match", Severity.HIGH, Recipients.CASE_MANAGER, "an agency event "
+                               "matches the case's name hash and date of birth but no identifier")
 
 
 @dataclass(slots=True)

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from schemas.details import DomesticIncident
-from schemas.enums import RiskLevel
+from schemas.enums import BailEventType as B
+from schemas.enums import BreachEventType as R
+from schemas.enums import IncidentEventType as I
+from schemas.enums import RiskLevel, Severity
 from schemas.events import Event
-from streams.rules.catalogue import ACTIVITY_OTHER_FORCE_AREA, INCIDENT_NEW, INCIDENT_POSSIBLE_NEW_VICTIM
+from streams.rules.catalogue import Recipients, rule
 from streams.rules.drafts import AlertDraft, RuleContext, draft
 from streams.rules.state import SubjectState
+from streams.rules.triggers import triggered_by
+
+INCIDENT_NEW = rule("incident.new", Severity.HIGH, Recipients.VICTIM, "a new domestic abuse incident")
+INCIDENT_POSSIBLE_NEW_VICTIM = rule("incident.possible_new_victim", Severity.HIGH, Recipients.CASE_MANAGER,
+                                    "an incident names a victim not linked to the case (serial pattern)")
+ACTIVITY_OTHER_FORCE_AREA = rule("activity.other_force_area", Severity.HIGH, Recipients.CASE_MANAGER,
+                                 "activity recorded by a force other than the case's home force")
 
 
 def severity_score(d: DomesticIncident) -> int:
@@ -22,6 +32,7 @@ def known_people(state: SubjectState) -> frozenset[str]:
     return frozenset(ref for v in state.case.victims for ref in (v.victim_ref, *v.protected_person_refs))
 
 
+@triggered_by(I.DOMESTIC_INCIDENT)
 def new_incident(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """DOMESTIC_INCIDENT: to the named linked victims' IDVAs (all IDVAs if it names nobody) and the case manager.
 
@@ -36,6 +47,7 @@ def new_incident(state: SubjectState, event: Event, ctx: RuleContext) -> list[Al
                   detail=d.offence_category.value.replace("_", " "))]
 
 
+@triggered_by(I.DOMESTIC_INCIDENT)
 def possible_new_victim(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """DOMESTIC_INCIDENT naming someone not linked to the case: the serial pattern, case manager only."""
     d = event.details
@@ -46,6 +58,8 @@ def possible_new_victim(state: SubjectState, event: Event, ctx: RuleContext) -> 
     return [draft(INCIDENT_POSSIBLE_NEW_VICTIM, event.event_id, event.occurred_at)]
 
 
+@triggered_by(I.DOMESTIC_INCIDENT, I.ARREST, I.CUSTODY_RELEASE, I.CHARGE_DECISION, B.BAIL_GRANTED,
+              B.RELEASED_UNDER_INVESTIGATION, R.BREACH_REPORTED, R.EM_ZONE_ENTRY)
 def other_force_area(state: SubjectState, event: Event, ctx: RuleContext) -> list[AlertDraft]:
     """Any event whose force area differs from the case's home force area, case manager only."""
     area = getattr(event.details, "force_area", None)

@@ -24,6 +24,9 @@ def targets(case: CaseInfo | None, rule: Rule, victim_refs: tuple[str, ...] = ()
     manager = Target(case.case_manager_id, StaffRole.CASE_MANAGER)
     if rule.recipients == Recipients.CASE_MANAGER:
         return (manager,)
+    if rule.recipients == Recipients.IDVA:
+        named = [v for v in case.victims if v.victim_ref in victim_refs and v.idva_id]
+        return tuple(dict.fromkeys(Target(v.idva_id, StaffRole.IDVA, v.victim_ref) for v in named))
     victims = _concerned(case, rule, victim_refs)
     idvas = [Target(v.idva_id, StaffRole.IDVA, v.victim_ref) for v in victims if v.idva_id]
     unique = dict.fromkeys([manager, *idvas])

@@ -36,5 +36,9 @@ def _timer_times(state: SubjectState, now: datetime, config: RuleConfig) -> Iter
         yield flap.last_seen + config.flap_window + config.late_grace + _PAST_EDGE
     for key in state.warned:
         yield datetime.fromtimestamp(int(key.rsplit(":", 1)[1]), tz=now.tzinfo) + _PAST_EDGE
+    for hearing in state.hearings:
+        yield hearing.at + _PAST_EDGE
+    if state.em_seen_at is not None:
+        yield state.em_seen_at + config.state_retention + _PAST_EDGE
     if state.escalated_at is not None:
         yield state.escalated_at + config.escalation_window + _PAST_EDGE

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from schemas.enums import CaseStatus, ConditionKind
+from schemas.enums import CaseStatus, ConditionKind, HearingType
 
 
 class CustodyStatus(StrEnum):
@@ -77,8 +77,10 @@ class ActiveCondition:
     @property
     def end(self) -> datetime | None:
         """The effective end: the earlier of the condition's end and its source's expiry (None: open-ended)."""
-        ends = [t for t in (self.ends_at, self.source_expires_at) if t is not None]
-        return min(ends) if ends else None
+        own, source = self.ends_at, self.source_expires_at
+        if own is None or source is None:
+            return source if own is None else own
+        return own if own < source else source
 
     def active_at(self, t: datetime) -> bool:
         """In force at t: started, not yet ended (the end instant itself is outside)."""
@@ -130,6 +132,16 @@ class FlapGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class Hearing:
+    """The next hearing of one court case: when, its type, and the event time of the listing it comes from."""
+
+    court_case: str  # short id of the court case ref (facts.short_id): bounded, and only ever compared
+    at: datetime
+    hearing_type: HearingType
+    listed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectState:
     """Everything the rules know about one Drive subject."""
 
@@ -144,6 +156,8 @@ class SubjectState:
     seen_events: tuple[str, ...] = ()  # short hashes of event ids, most recent last
     seen_alerts: tuple[str, ...] = ()  # short hashes of alert ids, most recent last
     escalated_at: datetime | None = None  # event time of the last frequency escalation
+    hearings: tuple[Hearing, ...] = ()  # upcoming, soonest first, one per court case (bounded)
+    em_seen_at: datetime | None = None  # event time of the latest EM event (zone, tamper, signal)
 
     def to_dict(self) -> dict[str, Any]:
         """The compact JSON-able form stored in the state table."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.enums import CaseStatus, ConditionKind
+from schemas.enums import CaseStatus, ConditionKind, HearingType
 from streams.rules.state import (
     ActiveCondition,
     BreachProbe,
@@ -12,6 +12,7 @@ from streams.rules.state import (
     Custody,
     CustodyStatus,
     FlapGroup,
+    Hearing,
     PendingBreach,
     RecentEvent,
     SourceKind,
@@ -24,6 +25,9 @@ _KIND_CODE = {ConditionKind.NO_CONTACT: "NC", ConditionKind.EXCLUSION_ZONE: "EZ"
 _CODE_KIND = {code: kind for kind, code in _KIND_CODE.items()}
 _SOURCE_CODE = {SourceKind.BAIL: "B", SourceKind.ORDER: "O", SourceKind.LICENCE: "L"}
 _CODE_SOURCE = {code: kind for kind, code in _SOURCE_CODE.items()}
+_HEARING_CODE = {HearingType.FIRST_APPEARANCE: "FA", HearingType.PLEA: "PL", HearingType.TRIAL: "TR",
+                 HearingType.SENTENCE: "SE", HearingType.REVIEW: "RV", HearingType.OTHER: "OT"}
+_CODE_HEARING = {code: kind for kind, code in _HEARING_CODE.items()}
 
 
 def _ts(t: datetime | None) -> int | None:
@@ -84,6 +88,9 @@ def state_to_dict(s: SubjectState) -> dict[str, Any]:
         "pe": [_pending(p) for p in s.pending],
         "fl": [[f.key, _ts(f.last_seen), f.alert_id] for f in s.flaps],
         "w": list(s.warned), "se": list(s.seen_events), "sa": list(s.seen_alerts), "ea": _ts(s.escalated_at),
+        "h": [[h.court_case, _ts(h.at), _HEARING_CODE.get(h.hearing_type, "OT"), _ts(h.listed_at)]
+              for h in s.hearings],
+        "em": _ts(s.em_seen_at),
     })
 
 
@@ -102,6 +109,9 @@ def state_from_dict(d: dict[str, Any]) -> SubjectState:
         flaps=tuple(FlapGroup(key, _dt(t), alert_id) for key, t, alert_id in d.get("fl", ())),
         warned=tuple(d.get("w", ())), seen_events=tuple(d.get("se", ())), seen_alerts=tuple(d.get("sa", ())),
         escalated_at=_dt(d.get("ea")),
+        hearings=tuple(Hearing(case, _dt(at), _CODE_HEARING[code], _dt(listed))
+                       for case, at, code, listed in d.get("h", ())),
+        em_seen_at=_dt(d.get("em")),
     )
 
 

@@ -14,8 +14,10 @@ from schemas.details import (
     CourtOutcome,
     CustodyRelease,
     EmSignalLoss,
+    EmTagTamper,
     EmZoneEntry,
     EmZoneExit,
+    HearingListed,
     OrderDischarged,
     OrderExpired,
     OrderIssued,
@@ -24,14 +26,14 @@ from schemas.details import (
     ReleasedUnderInvestigation,
     Remanded,
 )
-from schemas.enums import CourtOutcomeKind, CustodyReleaseType, SentenceCategory
+from schemas.enums import CourtOutcomeKind, CustodyReleaseType, HearingType, SentenceCategory
 from schemas.events import Event
 from streams.rules.breach import flap_key, matching, probe_of
 from streams.rules.conditions import known_expiry, of_source, source_of
 from streams.rules.config import RuleConfig
 from streams.rules.drafts import RuleContext
 from streams.rules.escalation import recent_event
-from streams.rules.facts import location_key, to_active, whole_seconds
+from streams.rules.facts import location_key, short_id, to_active, whole_seconds
 from streams.rules.release import RELEASING_OUTCOMES
 from streams.rules.state import (
     ActiveCondition,
@@ -39,6 +41,7 @@ from streams.rules.state import (
     Custody,
     CustodyStatus,
     FlapGroup,
+    Hearing,
     PendingBreach,
     SourceKind,
     SubjectState,
@@ -47,6 +50,7 @@ from streams.rules.state import (
 
 MAX_RECENT = 64  # escalation needs a handful; a cap keeps a very active subject's state small
 LICENCE_REF = "licence"  # a subject has one licence at a time: a new prison release replaces it
+MAX_HEARINGS = 4  # the soonest upcoming hearings, one per court case
 
 
 def with_case(state: SubjectState, snapshot: CaseSnapshot) -> SubjectState:
@@ -155,6 +159,36 @@ def with_flap(state: SubjectState, event: Event) -> SubjectState:
         return state.evolve(flaps=(*state.flaps, FlapGroup(key, t))) if opens else state
     moved = FlapGroup(key, max(current.last_seen, t), current.alert_id)
     return state.evolve(flaps=tuple(moved if f.key == key else f for f in state.flaps))
+
+
+def with_hearings(state: SubjectState, event: Event) -> SubjectState:
+    """A listing sets its court case's next hearing; an outcome moves it to the next hearing or clears it.
+
+    The later listing or outcome in event time wins; hearings before the event time are over and dropped.
+    """
+    d = event.details
+    if isinstance(d, HearingListed):
+        nxt, kind = d.hearing_at, d.hearing_type
+    elif isinstance(d, CourtOutcome):
+        nxt, kind = d.next_hearing_at, HearingType.OTHER
+    else:
+        return state
+    ref, t = short_id(d.court_case_ref), whole_seconds(event.occurred_at)
+    current = next((h for h in state.hearings if h.court_case == ref), None)
+    if current is not None and current.listed_at > t:
+        return state
+    kept = [h for h in state.hearings if h.court_case != ref and h.at >= t]
+    if nxt is not None and nxt >= t:
+        kept.append(Hearing(ref, whole_seconds(nxt), kind, t))
+    return state.evolve(hearings=tuple(sorted(kept, key=lambda h: h.at)[:MAX_HEARINGS]))
+
+
+def with_em(state: SubjectState, event: Event) -> SubjectState:
+    """An EM event (zone, tamper, signal) is evidence the subject is tagged: its event time is kept (the latest)."""
+    if not isinstance(event.details, EmZoneEntry | EmZoneExit | EmTagTamper | EmSignalLoss):
+        return state
+    t = whole_seconds(event.occurred_at)
+    return state if state.em_seen_at is not None and state.em_seen_at >= t else state.evolve(em_seen_at=t)
 
 
 def with_group_alert(state: SubjectState, key: str, alert_id: str, at: datetime) -> SubjectState:

@@ -7,12 +7,14 @@ from typing import Any
 
 from schemas.details import (
     BailGranted,
+    BailVaried,
     BreachReported,
     CaseSnapshot,
     DomesticIncident,
     EmZoneEntry,
     LinkedVictim,
     OrderIssued,
+    OrderVaried,
 )
 from schemas.enums import (
     BailEventType,
@@ -134,6 +136,19 @@ def order(*conds: Condition, ref: str = "DVPO-1", at: datetime = T0 - 10 * DAY,
     """ORDER_ISSUED with conditions, starting at `at`."""
     return event(CourtEventType.ORDER_ISSUED, OrderIssued(order_ref=ref, order_type=OrderType.DVPO,
                                                           conditions=conds, starts_at=at, expires_at=expires), at=at)
+
+
+def bail_varied(previous: tuple[Condition, ...], new: tuple[Condition, ...], *, ref: str = "BAIL-1",
+                expires: datetime | None = None) -> Event:
+    """BAIL_VARIED from the previous conditions to the new ones."""
+    return event(BailEventType.BAIL_VARIED, BailVaried(bail_ref=ref, previous_conditions=previous, conditions=new,
+                                                       expires_at=expires))
+
+
+def order_varied(previous: tuple[Condition, ...], new: tuple[Condition, ...], *, ref: str = "DVPO-1") -> Event:
+    """ORDER_VARIED of a DVPO from the previous conditions to the new ones."""
+    return event(CourtEventType.ORDER_VARIED, OrderVaried(order_ref=ref, order_type=OrderType.DVPO,
+                                                          previous_conditions=previous, conditions=new))
 
 
 def breach_report(kind: ConditionKind = ConditionKind.NO_CONTACT, *, at: datetime = T0, **fields: Any) -> Event:

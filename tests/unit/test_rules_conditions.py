@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.details import BailExpired, BailVaried, ChargeDecision, OrderDischarged, OrderExpired, OrderVaried
+from schemas.details import BailExpired, ChargeDecision, OrderDischarged, OrderExpired, OrderVaried
 from schemas.enums import (
     BailEventType,
     ChargeOutcome,
@@ -26,6 +26,7 @@ from tests.unit.rules_fixtures import (
     V2,
     ZONE_EXCLUSION,
     bail,
+    bail_varied,
     condition,
     event,
     order,
@@ -34,11 +35,6 @@ from tests.unit.rules_fixtures import (
     subject,
     tick,
 )
-
-
-def _bail_varied(previous, new, expires=None):
-    return event(BailEventType.BAIL_VARIED, BailVaried(bail_ref="BAIL-1", previous_conditions=previous,
-                                                       conditions=new, expires_at=expires))
 
 
 def _order_end(cls, event_type, ref="DVPO-1"):
@@ -55,13 +51,13 @@ EARLIER_END = condition("C2", ConditionKind.NO_CONTACT, person=V2, end=T0 + 5 * 
 
 
 @pytest.mark.parametrize("before, e, expected", [
-    ([bail(NO_CONTACT_V1, NO_CONTACT_V2)], _bail_varied((NO_CONTACT_V1, NO_CONTACT_V2), (NO_CONTACT_V1,)),
+    ([bail(NO_CONTACT_V1, NO_CONTACT_V2)], bail_varied((NO_CONTACT_V1, NO_CONTACT_V2), (NO_CONTACT_V1,)),
      {CM, IDVA2}),
-    ([bail(NO_CONTACT_V1, LATER_END)], _bail_varied((NO_CONTACT_V1, LATER_END), (NO_CONTACT_V1, EARLIER_END)),
+    ([bail(NO_CONTACT_V1, LATER_END)], bail_varied((NO_CONTACT_V1, LATER_END), (NO_CONTACT_V1, EARLIER_END)),
      {CM, IDVA2}),
-    ([bail(NO_CONTACT_V1, EARLIER_END)], _bail_varied((NO_CONTACT_V1, EARLIER_END), (NO_CONTACT_V1, LATER_END)),
+    ([bail(NO_CONTACT_V1, EARLIER_END)], bail_varied((NO_CONTACT_V1, EARLIER_END), (NO_CONTACT_V1, LATER_END)),
      None),
-    ([bail(NO_CONTACT_V1)], _bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,), expires=T0 + DAY), {CM, IDVA1}),
+    ([bail(NO_CONTACT_V1)], bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,), expires=T0 + DAY), {CM, IDVA1}),
     ([order(NO_CONTACT_V1, ZONE_EXCLUSION)], event(CourtEventType.ORDER_VARIED, OrderVaried(
         order_ref="DVPO-1", order_type=OrderType.DVPO, previous_conditions=(NO_CONTACT_V1, ZONE_EXCLUSION),
         conditions=(ZONE_EXCLUSION,))), {CM, IDVA1}),
@@ -115,7 +111,7 @@ def test_a_new_expiry_after_variation_is_warned_again():
     """When a variation moves the end, the new end gets its own warning."""
     state, _ = run(subject(), bail(NO_CONTACT_V1, expires=T0 + 2 * DAY))
     state, first = tick(state, T0)
-    state, _ = run(state, _bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,), expires=T0 + DAY))
+    state, _ = run(state, bail_varied((NO_CONTACT_V1,), (NO_CONTACT_V1,), expires=T0 + DAY))
     _, second = tick(state, T0 + HOUR)
     assert rules(first) == rules(second) == ["expiry.upcoming"]
     assert first[0].alert_id != second[0].alert_id

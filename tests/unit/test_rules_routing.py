@@ -8,7 +8,9 @@ import pytest
 from schemas.details import CustodyRelease, LinkedVictim
 from schemas.enums import ConditionKind, CustodyReleaseType, IncidentEventType, StaffRole
 from streams.rules import RULES
-from streams.rules.catalogue import BREACH_NO_CONTACT, INCIDENT_POSSIBLE_NEW_VICTIM, RELEASE_CUSTODY
+from streams.rules.breach import BREACH_NO_CONTACT
+from streams.rules.incidents import INCIDENT_POSSIBLE_NEW_VICTIM
+from streams.rules.release import RELEASE_CUSTODY
 from streams.rules.routing import Target, targets
 from streams.rules.text import MAX_CHARS, alert_ref, render, uk_time
 from tests.unit.rules_fixtures import (

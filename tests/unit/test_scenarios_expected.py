@@ -15,6 +15,7 @@ EVERYONE = frozenset({CM, IDVA_V1, IDVA_V2})
 ABOUT_V1 = frozenset({CM, IDVA_V1})
 ABOUT_V2 = frozenset({CM, IDVA_V2})
 MANAGER = frozenset({CM})
+NEW_IDVA_V1 = ("staff-idva-09", "VIC-0001")
 
 Outcome = list[tuple[str, frozenset[tuple[str, str | None]]]]
 
@@ -29,10 +30,16 @@ EXPECTED: dict[str, Outcome] = {
     "breach-other-residence": [("release.bail", EVERYONE), ("breach.other", EVERYONE)],
     "breach-school": [("breach.school", ABOUT_V1)],
     "breach-unverified": [("breach.unverified", MANAGER)],
+    "conditions-varied-tightened": [("release.bail", EVERYONE), ("conditions.varied", MANAGER)],  # no weakening
     "conditions-weakened-bail-varied": [("release.bail", EVERYONE), ("conditions.weakened", ABOUT_V1)],
+    "conditions-weakened-curfew-hours-cut": [("release.bail", EVERYONE), ("conditions.weakened", EVERYONE)],
     "conditions-weakened-nfa": [("conditions.weakened", EVERYONE)],
+    "conditions-weakened-no-contact-narrowed": [("conditions.weakened", ABOUT_V2)],
     "conditions-weakened-order-discharged": [("conditions.weakened", ABOUT_V2)],
     "conditions-weakened-order-expired": [("conditions.weakened", ABOUT_V1)],
+    "conditions-weakened-reporting-dropped": [("release.bail", EVERYONE), ("conditions.weakened", EVERYONE)],
+    "conditions-weakened-residence-removed": [("release.bail", EVERYONE), ("conditions.weakened", EVERYONE)],
+    "conditions-weakened-zone-moved": [("conditions.weakened", ABOUT_V1)],
     "court-hearing-listed": [("court.hearing_listed", EVERYONE)],
     "court-outcome": [("court.outcome", EVERYONE)],
     "demo-multi-agency": [("incident.new", ABOUT_V1), ("release.bail", EVERYONE), ("release.custody", EVERYONE),
@@ -48,12 +55,48 @@ EXPECTED: dict[str, Outcome] = {
     "incident-possible-new-victim": [("incident.possible_new_victim", MANAGER)],
     "not-a-subject": [],
     "release-bail": [("release.bail", EVERYONE)],
+    "release-bail-no-conditions": [("release.bail", EVERYONE)],
+    "release-bail-no-victim-protected": [("release.bail", EVERYONE)],
+    "release-custody-order-protects-one": [("release.custody", EVERYONE)],
     "release-from-custody": [("release.custody", EVERYONE)],
     "release-prison": [("release.prison", EVERYONE)],
     "release-remand-ended": [("release.remand_ended", EVERYONE)],
     "routing-two-victims": [("release.bail", EVERYONE), ("breach.no_contact", ABOUT_V2), ("incident.new", ABOUT_V1),
                             ("breach.no_contact", ABOUT_V1)],
+    "summary-new-idva": [("release.bail", EVERYONE), ("summary.victim_linked", frozenset({NEW_IDVA_V1}))],
+    "summary-victim-linked-later": [("release.bail", ABOUT_V1), ("court.hearing_listed", ABOUT_V1),
+                                    ("summary.victim_linked", frozenset({IDVA_V2}))],  # the repeated snapshot: none
     "warrant-issued": [("court.hearing_listed", EVERYONE), ("warrant.issued", EVERYONE)],
+}
+
+# Where the wording is the behaviour: (rule, recipient, fragment, said) - the recipient's text of that scenario's
+# alert of that rule says the fragment (said) or never does (not said).
+WORDING: dict[str, list[tuple[str, tuple[str, str | None], str, bool]]] = {
+    "release-bail-no-conditions": [("release.bail", IDVA_V1, "NO conditions protecting your client", True),
+                                   ("release.bail", IDVA_V2, "NO conditions protecting your client", True),
+                                   ("release.bail", CM, "NO conditions in force", True)],
+    "release-bail-no-victim-protected": [("release.bail", IDVA_V1, "NO conditions protecting your client", True),
+                                         ("release.bail", IDVA_V1, "curfew, residence in force", True),
+                                         ("release.bail", CM, "NO protection for VIC-0001, VIC-0002", True)],
+    "release-custody-order-protects-one": [("release.custody", IDVA_V1, "NO conditions protecting your client", True),
+                                           ("release.custody", IDVA_V2, "in force: no contact", True),
+                                           ("release.custody", CM, "NO protection for VIC-0001", True)],
+    "release-bail": [("release.bail", IDVA_V1, "in force: no contact, exclusion zone", True),
+                     ("release.bail", IDVA_V2, "NO conditions protecting your client", True),
+                     ("release.bail", IDVA_V2, "exclusion zone", False)],
+    "conditions-weakened-curfew-hours-cut": [("conditions.weakened", IDVA_V2, "curfew hours cut", True)],
+    "conditions-weakened-zone-moved": [("conditions.weakened", IDVA_V1, "exclusion zone moved or made smaller", True)],
+    "conditions-weakened-no-contact-narrowed": [("conditions.weakened", IDVA_V2, "no contact narrowed", True)],
+    "conditions-weakened-residence-removed": [("conditions.weakened", IDVA_V1, "residence removed", True)],
+    "conditions-weakened-reporting-dropped": [("conditions.weakened", CM, "other condition removed", True)],
+    "conditions-varied-tightened": [("conditions.varied", CM, "curfew added", True)],
+    "summary-victim-linked-later": [
+        ("summary.victim_linked", IDVA_V2,
+         "in community; curfew to 20/12, no contact to 23/05; next hearing 10/12; on EM", True),
+        ("summary.victim_linked", IDVA_V2, "exclusion zone", False),
+        ("summary.victim_linked", IDVA_V2, "VIC-0001", False)],
+    "summary-new-idva": [("summary.victim_linked", NEW_IDVA_V1, "in community; no contact to 20/12; no EM on record",
+                          True)],
 }
 
 

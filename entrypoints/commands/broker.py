@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         broker.start()
         print(f"embedded broker ready: bootstrap {broker.bootstrap}", flush=True)
-        print(f"export DRIVE_KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
+        print(f"export DRIVE_KAFKA_BOOTSTRAP={broker.bootstrap} DRIVE_EMBEDDED_PROFILE=true", flush=True)
         log.info("broker_started", bootstrap=broker.bootstrap, broker_log=str(broker.log_path))
         while not stop.wait(0.5):
             if not broker.running:

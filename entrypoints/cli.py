@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"warning: {line}")
     if verdict.errors:
         return failures.EXIT_REFUSED
+    if verdict.unreachable:
+        _say(verdict.unreachable)
+        return failures.EXIT_UNAVAILABLE
     try:
         return int(importlib.import_module(command.module).run(args, settings) or 0)
     except KeyboardInterrupt:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import errno
 import hashlib
+import logging
 import os
 import socket
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from connectors.http.agencies import DEV_AGENCIES_RESOURCE, load_agencies
+from connectors.http import agencies as agencies_module
+from connectors.http.agencies import DEV_AGENCIES_RESOURCE, Agency, load_agencies
 from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings
 from runtime.embedded_broker import HOST as BROKER_HOST
 from runtime.safety import Refusal, env_name, secret_refusals, unknown_variables
@@ -42,6 +45,8 @@ LISTENS: dict[str, tuple[tuple[str, str], ...]] = {
     "filedrop": (("metrics_host", "filedrop_metrics_port"),), "sqlpoll": (("metrics_host", "sqlpoll_metrics_port"),),
 }
 IN_PRODUCTION = "refusing to start in production"
+USES_KAFKA = frozenset({*SERVICES} - {"dead-letters"}) | {"topics"}
+KAFKA_PROBE_S = 10.0  # how long the brokers may take to accept a connection before the process gives up
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Verdict:
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unreachable: str | None = None  # a service it needs does not answer (checked last, only when all else is fine)
 
 
 def check(command: str, args: argparse.Namespace, settings: Settings, environ: Mapping[str, str]) -> Verdict:
@@ -71,6 +77,8 @@ def check(command: str, args: argparse.Namespace, settings: Settings, environ: M
         verdict.errors += [r.line() for r in port_refusals(settings, _listens(command, settings))]
     if command in SERVICES and settings.is_production:
         verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in production_refusals(settings, needs)]
+    if not verdict.errors and command in USES_KAFKA and settings.kafka_bootstrap:
+        verdict.unreachable = unreachable_kafka(settings)
     elif command in SERVICES and settings.production is False and not settings.uses_embedded_broker:
         verdict.warnings.append("DRIVE_PRODUCTION=false: production safety checks are off against this Kafka cluster")
     verdict.warnings += unknown_variables(environ, referenced)
@@ -111,7 +119,7 @@ def agencies_refusals(settings: Settings) -> tuple[list[Refusal], list[str]]:
     path = Path(settings.agencies_file)
     where = f"{env_name('agencies_file')} ({path})"
     try:
-        agencies = load_agencies(path.read_text("utf-8"), env={})
+        agencies = _quietly_load(path.read_text("utf-8"))
     except OSError as exc:
         return [Refusal(where, f"cannot be read ({exc.strerror or type(exc).__name__})",
                         "mount or create the agencies file, or fix the path")], []
@@ -119,6 +127,17 @@ def agencies_refusals(settings: Settings) -> tuple[list[Refusal], list[str]]:
         return [Refusal(where, f"is not a valid agencies file ({_reason(exc)})",
                         "fix it (deploy/agencies.example.yaml shows the format)")], []
     return [], [secret.secret_env for agency in agencies for secret in agency.hmac_secrets]
+
+
+def _quietly_load(text: str) -> list[Agency]:
+    """The agencies of a file, without the loader's per-secret log lines (the intake logs those when it starts)."""
+    logger = logging.getLogger(agencies_module.__name__)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        return load_agencies(text, env={})
+    finally:
+        logger.setLevel(level)
 
 
 def mappings_refusals(settings: Settings) -> tuple[list[Refusal], list[str]]:
@@ -204,10 +223,10 @@ def development_agencies(settings: Settings) -> list[Refusal]:
     if path.resolve() == Path(str(dev)).resolve():
         return [Refusal(name, "names the development agencies file", "set it to your own agencies file")]
     try:
-        agencies = load_agencies(path.read_text("utf-8"), env={})
+        agencies = _quietly_load(path.read_text("utf-8"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
         return []  # already refused as unreadable or invalid
-    published = {key.sha256 for agency in load_agencies(dev.read_text("utf-8"), env={}) for key in agency.api_keys}
+    published = {key.sha256 for agency in _quietly_load(dev.read_text("utf-8")) for key in agency.api_keys}
     return [Refusal(f"{name} ({path})", f"gives agency {agency.id} a development API key (key id {key.key_id})",
                     "issue the agency a new key and put its sha256 in the file")
             for agency in agencies for key in agency.api_keys if key.sha256 in published]
@@ -231,3 +250,22 @@ def sample_mappings(settings: Settings) -> list[Refusal]:
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def unreachable_kafka(settings: Settings, within_s: float = KAFKA_PROBE_S) -> str | None:
+    """None once any bootstrap server accepts a TCP connection; else the line saying so (the client libraries would
+    log a connection error every few milliseconds for half a minute before saying the same)."""
+    servers = [part.strip() for part in str(settings.kafka_bootstrap).split(",") if part.strip()]
+    deadline = time.monotonic() + within_s
+    while True:
+        for server in servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+                    return None
+            except (OSError, ValueError):
+                continue
+        if time.monotonic() >= deadline:
+            return (f"cannot reach Kafka at {settings.kafka_bootstrap} (DRIVE_KAFKA_BOOTSTRAP): check the address and "
+                    "the network, and that DRIVE_KAFKA_SECURITY_PROTOCOL matches the listener")
+        time.sleep(0.5)

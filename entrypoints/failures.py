@@ -35,7 +35,7 @@ def explain(exc: BaseException, settings: Settings) -> tuple[int, str] | None:
                               f"(DRIVE_KAFKA_SASL_USERNAME): {type(exc).__name__}; grant it the ACLs of its service "
                               "(deploy/k8s/kafka/kafka-users.yaml, `drive-alerts deploy strimzi-users`)")
     if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)) and _unreachable_db(exc):
-        return EXIT_UNAVAILABLE, (f"cannot use the database {_masked(settings.resolved_database_url)} "
+        return EXIT_UNAVAILABLE, (f"cannot use the database {masked_url(settings.resolved_database_url)} "
                                   f"(DRIVE_DATABASE_URL): {_first_line(exc.orig or exc)}")
     if isinstance(exc, OSError):
         return _os_error(exc, settings)
@@ -81,7 +81,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _masked(url: str) -> str:
+def masked_url(url: str) -> str:
+    """A database URL fit to print: any password masked."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL is shown as its scheme only

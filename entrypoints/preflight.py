@@ -31,11 +31,12 @@ AGENCIES, MAPPINGS = "agencies", "mappings"
 # What each process-starting command reads; production refuses development secrets for every one of them.
 SERVICES: dict[str, frozenset[str]] = {
     "intake": frozenset({AGENCIES}), "filedrop": frozenset({MAPPINGS}), "sqlpoll": frozenset({MAPPINGS}),
-    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(), "replay": frozenset(),
+    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(),
     "dead-letters": frozenset({MAPPINGS}), "up": frozenset({AGENCIES, MAPPINGS}),
 }
-# No production checks: read-only tools, and those that always run on their own embedded broker (demo, bench).
-TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo"})
+# No production checks: read-only tools, those that always run on their own embedded broker (demo, bench), and
+# replay, which runs a scenario on topics of its own prefix and reads no agencies or mappings.
+TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo", "replay"})
 NO_DATA_FOLDER = frozenset({"settings", "deploy"})
 ALWAYS_DATA_FOLDER = frozenset({"up", "demo", "broker", "worker", "replay", "bench"})
 # (host setting, port setting) each service listens on; `up` checks every component's itself, under its lock.
@@ -45,7 +46,7 @@ LISTENS: dict[str, tuple[tuple[str, str], ...]] = {
     "filedrop": (("metrics_host", "filedrop_metrics_port"),), "sqlpoll": (("metrics_host", "sqlpoll_metrics_port"),),
 }
 IN_PRODUCTION = "refusing to start in production"
-USES_KAFKA = frozenset({*SERVICES} - {"dead-letters"}) | {"topics"}
+USES_KAFKA = frozenset({*SERVICES} - {"dead-letters"}) | {"topics", "replay"}
 KAFKA_PROBE_S = 10.0  # how long the brokers may take to accept a connection before the process gives up
 
 
@@ -61,6 +62,8 @@ class Verdict:
 def check(command: str, args: argparse.Namespace, settings: Settings, environ: Mapping[str, str]) -> Verdict:
     """Every check that applies to `command`, local ones first."""
     verdict = Verdict()
+    if command == "dead-letters" and getattr(args, "dead_letters_action", None) != "replay":
+        command = "dead-letters-read"  # list and show read the database only: a tool
     needs = SERVICES.get(command, frozenset())
     if _uses_data_folder(command, settings):
         verdict.errors += [r.line() for r in data_folder_refusals(settings)]

@@ -1,6 +1,7 @@
 """The start banner of `drive-alerts up`: what runs, where, and where its files are (never a secret)."""
 from __future__ import annotations
 
+from entrypoints.failures import masked_url
 from entrypoints.up.readiness import Readiness
 from entrypoints.up.supervisor import Supervisor
 
@@ -25,19 +26,9 @@ def banner(supervisor: Supervisor, states: dict[str, Readiness]) -> str:
     lines += [f"  intake     POST {base_intake}/v1/topics/{{topic}}/events",
               f"  webhooks   {s.public_base_url}/twilio/status, /twilio/inbound, /ack/<token>",
               f"  outbox     {s.data_dir / 'outbox.jsonl'}  (SMS and e-mail without Twilio/SMTP settings)",
-              f"  database   {_without_password(s.resolved_database_url)}",
+              f"  database   {masked_url(s.resolved_database_url)}",
               f"  file drop  {s.filedrop_dir or s.data_dir / 'filedrop'}/<agency>/incoming/",
               f"  logs       {supervisor.logs_dir}/<component>.log",
               f"  agencies   {DEV_KEYS_HINT if s.agencies_file is None else s.agencies_file}",
               "Ctrl-C stops everything in order; nothing accepted is lost."]
     return "\n".join(lines)
-
-
-def _without_password(url: str) -> str:
-    """A database URL with any password masked."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as its scheme only
-        return url.split(":", 1)[0] + ":..."

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from entrypoints.preflight import LISTENS
 from runtime.settings import Settings
 
 
@@ -31,10 +32,6 @@ START_ORDER = ("webhooks", "dispatcher", "worker", "intake", "filedrop")
 STOP_ORDER: tuple[tuple[str, ...], ...] = (("intake", "filedrop"), ("worker",), ("dispatcher",), ("webhooks",))
 
 
-# (host setting, port setting) of each component's HTTP server
-LISTENS = {"intake": ("intake_host", "intake_port"), "webhooks": ("webhooks_host", "webhooks_port"),
-           "worker": ("metrics_host", "worker_metrics_port"), "dispatcher": ("metrics_host", "dispatcher_metrics_port"),
-           "filedrop": ("metrics_host", "filedrop_metrics_port")}
 
 
 def _url(host: str, port: int) -> str | None:
@@ -45,7 +42,7 @@ def components(settings: Settings) -> list[Component]:
     """The five components with the URLs their settings give them, in start order."""
     found = []
     for name in START_ORDER:
-        host, port = LISTENS[name]
+        [(host, port)] = LISTENS[name]
         found.append(Component(name, _url(getattr(settings, host), getattr(settings, port)), host, port))
     return found
 

@@ -19,6 +19,7 @@ class Readiness:
 
     ready: bool
     reason: str
+    knowable: bool = True  # False when the component serves no /readyz: waiting longer cannot tell more
 
     @property
     def label(self) -> str:
@@ -33,7 +34,8 @@ def probe(url: str | None, process: subprocess.Popen[bytes] | None, log_path: Pa
     if code is not None:
         return Readiness(False, f"exited with code {code}: {last_word(log_path)}")
     if url is None:
-        return Readiness(False, f"running, but {metrics_setting}=0 turns its /readyz off, so readiness is unknown")
+        return Readiness(False, f"running, but {metrics_setting}=0 turns its /readyz off, so readiness is unknown",
+                         knowable=False)
     try:
         with urllib.request.urlopen(url, timeout=2) as answer:
             return Readiness(answer.status == 200, READY if answer.status == 200 else f"/readyz answers {answer.status}")

@@ -145,7 +145,7 @@ class Supervisor:
         while time.monotonic() < deadline and not self._stopping.is_set():
             self.check()
             states = self.readiness()
-            if all(state.ready for state in states.values()):
+            if all(state.ready or not state.knowable for state in states.values()):
                 break
             time.sleep(0.5)
         return states

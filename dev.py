@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+EXTRAS = ("embedded", "test")  # the embedded broker (not in the production image) and the test tools
 # pytest-xdist workers: the integration tests mostly wait on the broker, so more workers than the 2 cores pay
 TEST_WORKERS = 3
 # Whole files per worker (module fixtures run once), in tests/parallel.py's order: the longest files first
@@ -29,16 +30,16 @@ def _fingerprint() -> str:
 
 
 def ensure_environment() -> None:
-    """Create .venv and install the project with its test extras when pyproject.toml changed."""
+    """Create .venv and install the project with its embedded-broker and test extras when pyproject.toml changed."""
     if not (BIN / "python").exists():
         print("dev.py: creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return
-    print("dev.py: installing drive-alerts and its test dependencies into .venv", flush=True)
+    print("dev.py: installing drive-alerts, the embedded broker and the test dependencies into .venv", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[{','.join(EXTRAS)}]"], check=True)
     STAMP.write_text(_fingerprint())
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from connectors.filedrop.watcher import FileDrop
 from connectors.http.agencies import AgencyRegistry
 from connectors.http.app import make_app as make_intake_app
+from connectors.intake.publisher import DEAD_LETTER_TOPIC
 from connectors.intake.submit import Intake, build_intake
 from connectors.mappings.config import FeedMapping, default_mappings_dir, load_mappings
 from connectors.sqlpoll import SqlPoller, SqlSource, source_url
@@ -31,7 +32,7 @@ from consumers.chronology.feed import ChronologyFeed
 from consumers.chronology.feed import group_id as chronology_group
 from consumers.delivery import backlog
 from consumers.delivery.backlog import BacklogSummary
-from consumers.delivery.events import DeliveryPublisher
+from consumers.delivery.events import DELIVERY_TOPIC, DeliveryPublisher
 from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
 from migrations import upgrade
@@ -43,7 +44,7 @@ from runtime.logging import get_logger
 from runtime.metrics_server import MetricsServer, add_metrics_route, start_metrics_server
 from runtime.settings import Settings
 from runtime.topics import ensure_topics
-from schemas.catalogue import TOPICS
+from schemas.catalogue import SOURCE_TOPICS, TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
 from streams.app import StreamsApp, create_app, internal_topic_specs
 
@@ -52,6 +53,11 @@ __all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "delive
            "signal_stop", "sqlpoll", "webhooks", "worker"]
 
 log = get_logger(__name__)
+# The catalogue topics each process kind checks (and creates when missing) at start: only those it reads or writes,
+# so that under per-service Kafka ACLs (deploy/k8s/kafka/kafka-users.yaml) its start-up needs no other topic.
+INTAKE_TOPICS = (*SOURCE_TOPICS, DEAD_LETTER_TOPIC)
+WORKER_TOPICS = (*SOURCE_TOPICS, "alert", DEAD_LETTER_TOPIC)
+DISPATCHER_TOPICS = (*CONSUMED, DELIVERY_TOPIC)
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def intake_process(settings: Settings, *, metrics_port: int = 0) -> Iterator[tup
     A broker started here is empty, so the whole journal is replayed; otherwise only rows journaled but never
     acknowledged (e.g. before a crash) are sent again.
     """
-    with platform(settings, topics=TOPICS.values(), metrics_port=metrics_port) as base:
+    with platform(settings, topics=[TOPICS[t] for t in INTAKE_TOPICS], metrics_port=metrics_port) as base:
         producer = make_producer(base.settings)
         try:
             assert base.engine is not None
@@ -173,10 +179,11 @@ def filedrop(settings: Settings, *, once: bool = False) -> Iterator[FileDrop]:
 
 
 @contextmanager
-def sqlpoll(settings: Settings) -> Iterator[list[SqlPoller]]:
+def sqlpoll(settings: Settings, *, once: bool = False) -> Iterator[list[SqlPoller]]:
     """One poller per SQL feed of the mappings, over an intake process (watermarks in the process's database)."""
     feeds = [m for m in feed_mappings(settings) if m.sql is not None]
-    with intake_process(settings) as (intake, base):
+    port = 0 if once else settings.sqlpoll_metrics_port
+    with intake_process(settings, metrics_port=port) as (intake, base):
         assert base.engine is not None
         engines = {url: make_engine(url) for url in {source_url(settings, m) for m in feeds}}
         try:
@@ -208,7 +215,7 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
     try:
         with platform(settings, database=False, metrics_port=settings.worker_metrics_port,
                       ready=ready.is_set) as base:
-            provision(base.settings)
+            ensure_topics(base.settings, [*(TOPICS[t] for t in WORKER_TOPICS), *internal_topic_specs(base.settings)])
             yield WorkerProcess(base.settings, datadir, ready)
     finally:
         lock.close()
@@ -218,7 +225,7 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
 def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> Iterator[DispatcherProcess]:
     """The dispatcher (ledger, sender, escalation) and its companion, the chronology feed."""
     ready = threading.Event()
-    topics = [TOPICS[name] for name in ("case", "alert", "delivery")]
+    topics = [TOPICS[name] for name in DISPATCHER_TOPICS]
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
         bound, sessions = base.settings, sessionmaker(base.engine)
         consumer = make_consumer(bound, *(bound.topic(t) for t in CONSUMED), group_id=dispatcher_group(bound))

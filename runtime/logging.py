@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import structlog
 
+from runtime.log_filters import QuietStops
 from runtime.settings import Settings, get_settings
 
 REDACTED = "[redacted]"
@@ -127,6 +128,7 @@ def configure_logging(settings: Settings | None = None, stream: IO[str] | None =
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(QuietStops())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

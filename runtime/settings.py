@@ -5,11 +5,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.enums import Channel, Severity
 
 DEV_NAME_HASH_KEY = "drive-alerts-development-key-change-me"
 DEV_DEAD_LETTER_KEY = "drive-alerts-development-dead-letter-key-change-me"
+DEV_ACK_LINK_SECRET = "drive-alerts-development-ack-secret-change-me"
+_SEVERITIES = tuple(s.value for s in Severity if s is not Severity.UNKNOWN)
+_CHANNELS = tuple(c.value for c in Channel if c is not Channel.UNKNOWN)
 
 
 class Settings(BaseSettings):
@@ -42,6 +47,7 @@ class Settings(BaseSettings):
     embedded_profile: bool | None = Field(None, description="Turn on the Tansu workarounds (BROKER-NOTES.md); default: on exactly when the embedded broker is used.")
     embedded_checkpoint_s: float = Field(1.0, gt=0, description="Embedded profile: how often `up` copies what the memory-only broker must keep across a restart (compacted topics, uncommitted tails, group offsets) to data_dir/broker-copy.db.")
     embedded_broker_port: int = Field(0, description="Port of the embedded broker; 0 picks a free loopback port.")
+    production: bool | None = Field(None, description="Production safety checks at start (refuse development secrets and placeholders, the development agencies file, the sample feed mappings); default: on exactly when an external Kafka is used without the embedded profile.")
     schema_registry_url: str | None = Field(None, description="Confluent-compatible schema registry; unset means the local schema-id table.")
     schema_registry_username: str | None = Field(None, description="Schema registry basic-auth user.")
     schema_registry_password: SecretStr | None = Field(None, description="Schema registry basic-auth password (secret).")
@@ -90,7 +96,7 @@ class Settings(BaseSettings):
     webhooks_host: str = Field("127.0.0.1", description="Address the webhooks service (Twilio callbacks, ack links) listens on.")
     webhooks_port: int = Field(8082, description="Port of the webhooks service.")
     webhook_replay_window_s: int = Field(900, description="A valid Twilio signature seen again within this many seconds is refused as a replay.")
-    ack_link_secret: SecretStr = Field(SecretStr("drive-alerts-development-ack-secret-change-me"), description="Key that signs e-mail acknowledgement links (secret; set it in production).")
+    ack_link_secret: SecretStr = Field(SecretStr(DEV_ACK_LINK_SECRET), description="Key that signs e-mail acknowledgement links (secret; set it in production).")
     ack_link_ttl_h: int = Field(24, description="Hours an e-mail acknowledgement link stays valid.")
     escalation_critical_min: int = Field(15, description="Minutes an unacknowledged CRITICAL alert waits before each escalation level.")
     escalation_high_min: int = Field(60, description="Minutes an unacknowledged HIGH alert waits before each escalation level.")
@@ -125,11 +131,30 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(9101, description="Port of the streams worker's /metrics, /healthz and /readyz; 0 turns it off.")
     dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
     filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
+    sqlpoll_metrics_port: int = Field(9104, description="Port of SQL polling's /metrics, /healthz and /readyz; 0 turns it off.")
 
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     library_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level of the chatty client libraries (kafka-python, aiokafka); never below log_level.")
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto: console on a TTY, JSON otherwise.")
+
+    @field_validator("channels_by_severity")
+    @classmethod
+    def _channel_plan(cls, value: str) -> str:
+        """Refuse a plan the dispatcher could not follow, at start rather than at the first alert."""
+        seen: set[str] = set()
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            severity, equals, channels = (piece.strip().upper() for piece in entry.partition("="))
+            chosen = [c.strip() for c in channels.split("+")]
+            if not equals or severity not in _SEVERITIES:
+                raise ValueError(f"entry {entry!r} must be SEVERITY=CHANNEL[+CHANNEL] with a severity of "
+                                 f"{', '.join(_SEVERITIES)}")
+            if not all(c in _CHANNELS for c in chosen):
+                raise ValueError(f"entry {entry!r}: channels must be {' and/or '.join(_CHANNELS)}, joined by +")
+            if severity in seen:
+                raise ValueError(f"severity {severity} is given twice")
+            seen.add(severity)
+        return value
 
     def topic(self, short_name: str) -> str:
         """Full topic name for a catalogue short name."""
@@ -142,6 +167,13 @@ class Settings(BaseSettings):
     @property
     def embedded_workarounds(self) -> bool:
         return self.uses_embedded_broker if self.embedded_profile is None else self.embedded_profile
+
+    @property
+    def is_production(self) -> bool:
+        """Production safety checks apply: asked for, or an external Kafka without the embedded profile."""
+        if self.production is not None:
+            return self.production
+        return not self.uses_embedded_broker and not self.embedded_workarounds
 
     @property
     def resolved_database_url(self) -> str:

@@ -108,6 +108,12 @@ class StreamsApp(faust.App):
         self.subjects.forget()
 
     @property
+    def written_topics(self) -> frozenset[str]:
+        """The topics a batch writes besides the changelogs: subject-events, alert, dead-letter."""
+        s = self.settings
+        return frozenset({s.topic(SUBJECT_EVENTS), s.topic("alert"), s.topic("dead-letter")})
+
+    @property
     def processed(self) -> Counter[str]:
         """Records fully handled, by topic short name (source topics, case, subject-events)."""
         return self.batches.processed

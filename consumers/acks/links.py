@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from runtime.logging import get_logger
-from runtime.settings import Settings, get_settings
+from runtime.settings import DEV_ACK_LINK_SECRET, Settings, get_settings
 
 log = get_logger(__name__)
 
-DEV_ACK_LINK_SECRET = "drive-alerts-development-ack-secret-change-me"
 ACK_PATH = "/ack/"
 _warned = False
 

@@ -53,12 +53,12 @@ class DispatcherService:
         """Send on a thread (and run each companion, e.g. the chronology feed, on its own), consume on this one until
         `stop` is set; then stop the threads and close the consumer and the publisher."""
         threads = [threading.Thread(target=self.send_loop, args=(stop,), name="dispatcher-sender", daemon=True)]
-        threads += [threading.Thread(target=_companion, args=(run, stop), name=f"dispatcher-{i}", daemon=True)
+        threads += [threading.Thread(target=_companion, args=(run, stop, self.ready), name=f"dispatcher-{i}", daemon=True)
                     for i, run in enumerate(companions)]
+        self.ready.set()  # before the companions start: a companion that fails at once must leave it cleared
         for thread in threads:
             thread.start()
         log.info("dispatcher_started", topics=[self.settings.topic(t) for t in CONSUMED])
-        self.ready.set()
         try:
             self.consume(stop)
         finally:
@@ -149,12 +149,15 @@ def _ack_link_hook(settings: Settings) -> Callable[[str, str], str | None]:
     return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
 
 
-def _companion(run: Callable[[threading.Event], None], stop: threading.Event) -> None:
-    """A companion thread's work; its failure is logged and must not take the dispatcher down."""
+def _companion(run: Callable[[threading.Event], None], stop: threading.Event, ready: threading.Event) -> None:
+    """A companion thread's work; its failure must not stop deliveries, but must not go quiet either: the error is
+    logged and the dispatcher's /readyz answers 503 from then on (e.g. a chronology feed denied its topic or group)."""
     try:
         run(stop)
     except Exception:  # noqa: BLE001 - see docstring
-        log.exception("dispatcher_companion_stopped", name=getattr(run, "__qualname__", repr(run)))
+        ready.clear()
+        log.exception("dispatcher_companion_failed", name=getattr(run, "__qualname__", repr(run)),
+                      effect="dispatcher /readyz answers 503 until restarted")
 
 
 def dispatcher_group(settings: Settings) -> str:

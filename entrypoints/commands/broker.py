@@ -32,9 +32,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     broker = EmbeddedBroker(port=settings.embedded_broker_port,
                             log_path=(settings.data_dir / "tansu.log").resolve())
     try:
-        broker.start()
+        broker.start()  # a broker that cannot start raises before anything is logged (entrypoints.failures)
+    except BaseException:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        raise
+    try:
         print(f"embedded broker ready: bootstrap {broker.bootstrap}", flush=True)
-        print(f"export DRIVE_KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
+        print(f"export DRIVE_KAFKA_BOOTSTRAP={broker.bootstrap} DRIVE_EMBEDDED_PROFILE=true", flush=True)
         log.info("broker_started", bootstrap=broker.bootstrap, broker_log=str(broker.log_path))
         while not stop.wait(0.5):
             if not broker.running:

@@ -146,9 +146,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor(settings)
     try:
         supervisor.start()
-        not_ready = supervisor.wait_ready(90.0)
+        not_ready = {name: state for name, state in supervisor.wait_ready(90.0).items() if not state.ready}
         if not_ready:
-            print(f"drive-alerts demo: not ready: {', '.join(not_ready)} (see {supervisor.logs_dir})")
+            for name, state in not_ready.items():
+                print(f"drive-alerts demo: {name} {state.label}")
             return 1
         intake = supervisor.children["intake"].component.base_url
         print(f"  ready: intake {intake}, data {settings.data_dir}")
@@ -158,6 +159,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _report(supervisor, args.timeout)
     except PipelineError as exc:
         print(f"drive-alerts demo: {exc}")
-        return 1
+        return exc.exit_code
     finally:
         supervisor.stop()

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Poll every SQL feed every DRIVE_SQLPOLL_INTERVAL_S until stopped (or one round with --once)."""
     stop = bootstrap.signal_stop()
-    with bootstrap.sqlpoll(settings) as pollers:
+    with bootstrap.sqlpoll(settings, once=bool(args.once)) as pollers:
         while True:
             for poller in pollers:
                 try:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from entrypoints.up.banner import banner
 from entrypoints.up.status import StatusLine
-from entrypoints.up.supervisor import PipelineError, Supervisor
+from entrypoints.up.supervisor import PipelineError, Refused, Supervisor
 from runtime.logging import configure_logging
 from runtime.settings import Settings
 
@@ -23,19 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Start everything, print the banner, show the status until stopped, stop in order."""
+    """Claim the data folder, start everything, print the banner, show the status until stopped, stop in order."""
 
     if "DRIVE_LOG_LEVEL" not in os.environ:  # the banner and status are the supervisor's output; components log to files
 
         configure_logging(settings.model_copy(update={"log_level": "WARNING"}), force=True)
+    supervisor = Supervisor(settings)
+    try:
+        supervisor.claim()
+    except Refused as exc:
+        print(f"drive-alerts up: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    assert supervisor.lock is not None
+    if supervisor.lock.stale:
+        print(f"drive-alerts up: taking over the data folder from a run that ended without stopping"
+              f" ({supervisor.lock.stale})", flush=True)
     print("drive-alerts up: starting the broker, re-seeding it from the journal, starting the components ...",
           flush=True)
-    supervisor = Supervisor(settings)
+    signal.signal(signal.SIGTERM, _interrupt)  # while starting, SIGTERM stops in order like Ctrl-C; then supervised
     code = 0
     try:
         supervisor.start()
-        not_ready = supervisor.wait_ready(args.ready_timeout)
-        print(banner(supervisor, not_ready), flush=True)
+        states = supervisor.wait_ready(args.ready_timeout)
+        print(banner(supervisor, states), flush=True)
         status = StatusLine(supervisor.settings)
         try:
             status.tick()
@@ -44,8 +55,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             status.close()
     except PipelineError as exc:
         print(f"drive-alerts up: {exc}", file=sys.stderr, flush=True)
-        code = 1
+        code = exc.exit_code
     finally:
         print("drive-alerts up: stopping (input first, broker last) ...", flush=True)
         supervisor.stop(out=sys.stdout)
     return code
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from entrypoints.preflight import LISTENS
 from runtime.settings import Settings
 
 
@@ -14,6 +15,8 @@ class Component:
 
     name: str
     base_url: str | None  # http://host:port serving /healthz, /readyz, /metrics; None when metrics are off
+    host_setting: str  # the Settings fields it listens on
+    port_setting: str
 
     @property
     def ready_url(self) -> str | None:
@@ -29,18 +32,19 @@ START_ORDER = ("webhooks", "dispatcher", "worker", "intake", "filedrop")
 STOP_ORDER: tuple[tuple[str, ...], ...] = (("intake", "filedrop"), ("worker",), ("dispatcher",), ("webhooks",))
 
 
+
+
 def _url(host: str, port: int) -> str | None:
     return f"http://{host}:{port}" if port else None
 
 
 def components(settings: Settings) -> list[Component]:
     """The five components with the URLs their settings give them, in start order."""
-    urls = {"intake": _url(settings.intake_host, settings.intake_port),
-            "webhooks": _url(settings.webhooks_host, settings.webhooks_port),
-            "worker": _url(settings.metrics_host, settings.worker_metrics_port),
-            "dispatcher": _url(settings.metrics_host, settings.dispatcher_metrics_port),
-            "filedrop": _url(settings.metrics_host, settings.filedrop_metrics_port)}
-    return [Component(name, urls[name]) for name in START_ORDER]
+    found = []
+    for name in START_ORDER:
+        [(host, port)] = LISTENS[name]
+        found.append(Component(name, _url(getattr(settings, host), getattr(settings, port)), host, port))
+    return found
 
 
 def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:

@@ -6,27 +6,38 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from entrypoints.bootstrap import provision
+from entrypoints.preflight import port_refusals
 from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
 from entrypoints.up.durability import Durability
+from entrypoints.up.readiness import REFUSED_EXIT, Readiness, last_word, probe
 from migrations import upgrade
 from runtime.embedded_broker import EmbeddedBroker, _die_with_parent_hook
+from runtime.folders import FolderInUse, FolderLock, hold_lock
 from runtime.logging import get_logger
 from runtime.settings import Settings
 
 log = get_logger(__name__)
 STOP_TIMEOUT_S = 30.0
 MAX_BACKOFF_S = 30.0
+LOCK_FILE = "up.lock"
 
 
 class PipelineError(RuntimeError):
     """The pipeline could not start, or its broker went away."""
+
+    exit_code = 1
+
+
+class Refused(PipelineError):
+    """`up` will not start (or a component will not): a setting, port or second instance to deal with first."""
+
+    exit_code = REFUSED_EXIT
 
 
 @dataclass
@@ -54,11 +65,39 @@ class Supervisor:
         self.restored = (0, 0)  # (records from the broker copy, journal rows re-seeded)
         self._env: dict[str, str] = {}
         self._stopping = threading.Event()
+        self.lock: FolderLock | None = None
 
     # ------------------------------------------------------------------ start
 
+    def claim(self) -> "Supervisor":
+        """Hold the data folder for this instance's life, then check every port it will serve is free."""
+        if self.lock is not None:
+            return self
+        folder = self.settings.data_dir
+        try:
+            self.lock = hold_lock(folder / LOCK_FILE, "drive-alerts up")
+        except FolderInUse as busy:
+            raise Refused(f"another `drive-alerts up` ({busy.holder or 'pid unknown'}) is running on the data folder "
+                          f"{folder} (DRIVE_DATA_DIR): stop it first, or give this one its own folder with "
+                          "DRIVE_DATA_DIR or --data-dir") from None
+        listens = [(c.host_setting, c.port_setting) for c in components(self.settings)]
+        if not self.settings.kafka_bootstrap:
+            listens.append(("", "embedded_broker_port"))
+        refusals = port_refusals(self.settings, listens)
+        if refusals:
+            self.release()
+            raise Refused(refusals[0].line())
+        return self
+
+    def release(self) -> None:
+        """Let go of the data folder (also done by the kernel on any exit)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
     def start(self) -> "Supervisor":
-        """Broker, database, topics, re-seed, then every component (each restarted if it crashes)."""
+        """Claim, broker, database, topics, re-seed, then every component (each restarted if it crashes)."""
+        self.claim()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.bootstrap = self._start_broker()
         bound = self.settings.model_copy(update={"kafka_bootstrap": self.bootstrap,
@@ -97,19 +136,26 @@ class Supervisor:
 
     # ------------------------------------------------------------------ run
 
-    def wait_ready(self, timeout_s: float = 180.0) -> list[str]:
-        """Wait until every component answers /readyz; the names still not ready when the time is up."""
+    def readiness(self) -> dict[str, Readiness]:
+        """Each component's state now: ready only when its own process is alive and its /readyz says so."""
+        return {name: probe(c.component.ready_url, c.process, c.log_path, f"DRIVE_{c.component.port_setting.upper()}")
+                for name, c in self.children.items()}
+
+    def wait_ready(self, timeout_s: float = 180.0) -> dict[str, Readiness]:
+        """Wait until every component is ready (or the time is up); each component's state at the end."""
         deadline = time.monotonic() + timeout_s
-        waiting = [c for c in self.children.values() if c.component.ready_url]
-        while waiting and time.monotonic() < deadline and not self._stopping.is_set():
+        states = self.readiness()
+        while time.monotonic() < deadline and not self._stopping.is_set():
             self.check()
-            waiting = [c for c in waiting if not _answers(c.component.ready_url)]
-            if waiting:
-                time.sleep(0.5)
-        return [c.component.name for c in waiting]
+            states = self.readiness()
+            if all(state.ready or not state.knowable for state in states.values()):
+                break
+            time.sleep(0.5)
+        return states
 
     def check(self) -> list[str]:
-        """Restart crashed components (with backoff); raise PipelineError when the broker is gone. Names restarted."""
+        """Restart crashed components (with backoff); raise PipelineError when the broker is gone, Refused when a
+        component refused its settings (restarting cannot help). Names restarted."""
         if self.broker is not None and not self.broker.running:  # type: ignore[attr-defined]
             raise PipelineError("the embedded broker exited (see logs/broker.log); run `drive-alerts up` again:"
                                 " the journal and the ledger keep everything")
@@ -119,6 +165,8 @@ class Supervisor:
             process = child.process
             if process is None or process.poll() is None or self._stopping.is_set():
                 continue
+            if process.returncode == REFUSED_EXIT:
+                raise Refused(f"{child.component.name} refused to start: {last_word(child.log_path)}")
             if child.next_start == 0.0:
                 delay = min(MAX_BACKOFF_S, 2.0 ** min(child.restarts, 5))
                 child.next_start = now + delay
@@ -161,6 +209,7 @@ class Supervisor:
             self.broker.stop()  # type: ignore[attr-defined]
             if out is not None:
                 print("  stopped broker", file=out, flush=True)
+        self.release()
 
     def __enter__(self) -> "Supervisor":
         try:
@@ -173,14 +222,6 @@ class Supervisor:
         self.stop()
 
 
-def _answers(url: str | None) -> bool:
-    if url is None:
-        return True
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 def _wait_or_kill(process: subprocess.Popen[bytes]) -> None:

@@ -120,7 +120,8 @@ def test_dispatcher_command_stops_cleanly_on_sigterm(dispatcher_settings: Settin
     """`drive-alerts dispatcher` runs until SIGTERM and then exits 0."""
     settings = dispatcher_settings
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
-           "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
+           "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json",
+           "DRIVE_DISPATCHER_METRICS_PORT": "0"}  # a default port may be busy on a shared machine (refused at start)
     process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "dispatcher"], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

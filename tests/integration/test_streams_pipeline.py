@@ -78,7 +78,8 @@ async def test_conditions_survive_a_killed_worker(settings, feed, tmp_path):
     """A CLI worker SIGKILLed after saving the bail conditions: a new worker still alerts on the zone entry."""
     feed.send("case", "CASE_OPENED")
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
-           "DRIVE_DATA_DIR": str(tmp_path / "cli"), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
+           "DRIVE_DATA_DIR": str(tmp_path / "cli"), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json",
+           "DRIVE_WORKER_METRICS_PORT": "0"}  # a default port may be busy on a shared machine (refused at start)
     child = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -110,7 +111,8 @@ def changelog_holds(bootstrap: str, changelog: str, marker: bytes, timeout: floa
 def test_the_cli_worker_stops_cleanly_on_sigterm(settings, tmp_path):
     """`drive-alerts worker` provisions its topics, becomes ready, and exits 0 on SIGTERM."""
     env = {**os.environ, "DRIVE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "DRIVE_TOPIC_PREFIX": settings.topic_prefix,
-           "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json"}
+           "DRIVE_DATA_DIR": str(tmp_path), "DRIVE_EMBEDDED_PROFILE": "true", "DRIVE_LOG_FORMAT": "json",
+           "DRIVE_WORKER_METRICS_PORT": "0"}  # a default port may be busy on a shared machine (refused at start)
     child = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "worker"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -152,3 +152,29 @@ def test_up_restarted_keeps_state_and_resends_nothing(tmp_path: Path) -> None:
     assert sent[:len(sent_before)] == sent_before
     assert _delivered_rules(db)["breach.no_contact"] == len(sent) - len(sent_before)
     assert {line["staff_id"] for line in sent[len(sent_before):]} == {"staff-cm-01", "staff-idva-07"}
+
+
+def test_second_up_on_the_same_folder_is_refused_and_the_first_runs_on(tmp_path: Path) -> None:
+    """While one `up` runs, a second on the same data folder exits 2 naming the first one's pid, starts nothing, and
+    the first stays ready; the banner said `ready` for each component; a clean stop releases the folder."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ports = {name: free_port() for name in PORT_SETTINGS}
+    first = _start_up(data_dir, ports)
+    try:
+        other_ports = {name: free_port() for name in PORT_SETTINGS}
+        second = subprocess.run([*DRIVE, "up"], env=_env(data_dir, other_ports), capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 2, second.stderr
+        assert second.stderr.splitlines()[0].startswith(f"drive-alerts up: another `drive-alerts up` (pid {first.pid}, ")
+        assert "starting the broker" not in second.stdout
+        assert all(_get(f"http://127.0.0.1:{ports[name]}/readyz")[0] == 200 for name in PORT_SETTINGS)
+        assert not any(_get(f"http://127.0.0.1:{other_ports[name]}/readyz")[0] for name in PORT_SETTINGS)
+    finally:
+        assert _stop_up(first) == 0
+    [out] = sorted(data_dir.parent.glob("up-*.out"))
+    text = out.read_text()
+    assert "every component ready" in text
+    assert all(re.search(rf"^  {name:<10} pid \d+ .* ready$", text, re.M) for name in
+               ("intake", "webhooks", "worker", "dispatcher", "filedrop"))
+    assert (data_dir / "up.lock").read_text() == ""

@@ -1,0 +1,79 @@
+"""Production safety from settings alone: development and placeholder secrets refused, unknown DRIVE_* names found."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from runtime.settings import DEV_ACK_LINK_SECRET, DEV_DEAD_LETTER_KEY, DEV_NAME_HASH_KEY, Settings
+
+PREFIX = "DRIVE_"
+PLACEHOLDER = "change-me"  # the marker of every template value (.env.example, secret.example.yaml)
+MIN_KEY_LENGTH = 32
+# Keys this program owns: a public default is a known key, and a short one is guessable.
+OWN_KEYS = {"name_hash_key": DEV_NAME_HASH_KEY, "ack_link_secret": DEV_ACK_LINK_SECRET,
+            "dead_letter_key": DEV_DEAD_LETTER_KEY}
+NEW_KEY_HINT = 'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# DRIVE_TEST_* belong to the test suite (external Kafka / PostgreSQL for the tests), not to a process.
+RESERVED_PREFIXES = ("DRIVE_TEST_",)
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field."""
+    return f"{PREFIX}{field.upper()}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason not to start: which setting, what is wrong with it, and what to do."""
+
+    setting: str  # the DRIVE_* variable (or the file or folder it names)
+    problem: str
+    action: str
+
+    def line(self) -> str:
+        """The one line printed for it."""
+        return f"{self.setting} {self.problem}: {self.action}"
+
+
+def secret_refusals(settings: Settings) -> list[Refusal]:
+    """Development defaults, template placeholders and short keys among the settings (never the value itself)."""
+    refusals = []
+    for field, default in OWN_KEYS.items():
+        value = _text(getattr(settings, field))
+        name = env_name(field)
+        if value == default:
+            refusals.append(Refusal(name, "is the public development default",
+                                    f"set it to a random secret of {MIN_KEY_LENGTH}+ characters ({NEW_KEY_HINT})"))
+        elif PLACEHOLDER not in value.lower() and len(value) < MIN_KEY_LENGTH:
+            refusals.append(Refusal(name, f"is only {len(value)} characters long",
+                                    f"use a random secret of {MIN_KEY_LENGTH}+ characters ({NEW_KEY_HINT})"))
+    for field in Settings.model_fields:
+        value = getattr(settings, field)
+        if value is None or env_name(field) in {r.setting for r in refusals}:
+            continue
+        if PLACEHOLDER in _text(value).lower():
+            refusals.append(Refusal(env_name(field), "still holds a CHANGE-ME placeholder",
+                                    "replace it with the real value (from your secret store)"))
+    return refusals
+
+
+def _text(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def unknown_variables(environ: Mapping[str, str], also_known: Iterable[str] = ()) -> list[str]:
+    """One warning per DRIVE_* variable that is no setting (a typo is otherwise silently ignored)."""
+    settings_names = [env_name(field) for field in Settings.model_fields]
+    known = set(settings_names) | {name.upper() for name in also_known}
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known or upper.startswith(RESERVED_PREFIXES):
+            continue
+        close = difflib.get_close_matches(upper, settings_names, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"{name} is not a setting{hint}; it is ignored (`drive-alerts settings` lists them all)")
+    return warnings

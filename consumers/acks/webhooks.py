@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from consumers.acks.acknowledge import (
     ACKNOWLEDGED,
     ALREADY_ACKNOWLEDGED,
+    ESCALATION_ACKNOWLEDGED,
     VIA_LINK,
     AckOutcome,
     acknowledge,
@@ -155,6 +156,8 @@ async def twilio_inbound(request: web.Request) -> web.Response:
         return _twiml(f"DRIVE alert {outcome.ack_code} acknowledged. Thank you.")
     if outcome.status == ALREADY_ACKNOWLEDGED:
         return _twiml(f"DRIVE alert {outcome.ack_code} was already acknowledged.")
+    if outcome.status == ESCALATION_ACKNOWLEDGED:
+        return _twiml(f"DRIVE alert {outcome.ack_code}: escalation acknowledged. Thank you.")
     return _twiml(None)  # refused: tell an unknown sender nothing
 
 
@@ -200,6 +203,8 @@ async def ack_link_confirm(request: web.Request) -> web.Response:
         return _page(200, "Acknowledged", f"Alert {outcome.ack_code} is acknowledged. Thank you.")
     if outcome.status == ALREADY_ACKNOWLEDGED:
         return _page(200, "Acknowledged", f"Alert {outcome.ack_code} was already acknowledged.")
+    if outcome.status == ESCALATION_ACKNOWLEDGED:
+        return _page(200, "Acknowledged", f"The escalation of alert {outcome.ack_code} is acknowledged. Thank you.")
     return _page(404, "Link not valid", "This acknowledgement link does not match an alert sent to you.")
 
 

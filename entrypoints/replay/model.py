@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from connectors.intake.pseudonymise import HASH_FIELD, NameHasher, reduce_record
 from connectors.intake.submit import canonical_json
-from entrypoints.replay.scenario import Advance, Publish, SimulatedClock, Step
+from entrypoints.replay.scenario import Ack, Advance, Publish, SimulatedClock, Step
 from runtime.settings import Settings
 from schemas.details import CaseSnapshot
 from schemas.events import Alert, Event, event_from_datum
@@ -65,7 +65,9 @@ class EngineReplay:
         return cls(settings.name_hash_key, rule_config(settings))
 
     def run(self, step: Step) -> StepResult:
-        """The result of one step."""
+        """The result of one step; an acknowledgement raises nothing (it is the delivery side's, not the rules')."""
+        if isinstance(step, Ack):
+            return StepResult()
         if isinstance(step, Advance):
             return StepResult(self.tick(self.clock.advance(step.by)))
         return self.publish(step)

@@ -49,6 +49,8 @@ def resend(session: Session, due: DueResend, now: datetime, plan: ChannelPlan) -
                      victim_refs=[r.victim_ref for r in rows if r.victim_ref],
                      channels=channels_for(plan, alert.severity), level=0, purpose=RESEND, resend=due.number,
                      now=now)
+    if not queued:  # the ledger already holds this re-send (its key): nothing to send twice
+        return False
     audit(session, "RESENT", at=now, alert_id=alert.alert_id, subject_id=alert.subject_id, staff_id=due.staff_id,
           detail={"resend": due.number, "of": due.count, "after_minutes": minutes,
                   "deliveries": [d.id for d in queued]})

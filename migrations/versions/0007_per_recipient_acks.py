@@ -85,12 +85,15 @@ def downgrade() -> None:
     op.add_column("alerts", sa.Column("ack_via", sa.String(8), nullable=True))
     op.add_column("alerts", sa.Column("escalation_level", sa.Integer(), server_default="0", nullable=False))
     op.add_column("alerts", _ts("last_escalated_at"))
-    first = """(SELECT {column} FROM recipient_acks k WHERE k.alert_id = alerts.alert_id AND k.acknowledged_at IS NOT NULL
-                ORDER BY k.acknowledged_at, k.staff_id LIMIT 1)"""
+    first = """(SELECT {column} FROM recipient_acks k WHERE k.alert_id = alerts.alert_id AND k.{at} IS NOT NULL
+                ORDER BY k.{at}, k.staff_id LIMIT 1)"""
+    ack, taken = {"at": "acknowledged_at"}, {"at": "escalation_acked_at"}  # a duty manager's ack counted then too
     op.execute(f"""
-        UPDATE alerts SET acknowledged_at = {first.format(column='k.acknowledged_at')},
-            acknowledged_by = {first.format(column='k.acknowledged_by')},
-            ack_via = {first.format(column="CASE WHEN k.ack_via = 'ON_BEHALF' THEN 'WEB' ELSE k.ack_via END")},
+        UPDATE alerts SET acknowledged_at = COALESCE({first.format(column='k.acknowledged_at', **ack)},
+                                                     {first.format(column='k.escalation_acked_at', **taken)}),
+            acknowledged_by = COALESCE({first.format(column='k.acknowledged_by', **ack)},
+                                       {first.format(column='k.escalation_acked_by', **taken)}),
+            ack_via = {first.format(column="CASE WHEN k.ack_via = 'ON_BEHALF' THEN 'WEB' ELSE k.ack_via END", **ack)},
             escalation_level = COALESCE((SELECT MAX(k.escalation_level) FROM recipient_acks k
                                          WHERE k.alert_id = alerts.alert_id), 0),
             last_escalated_at = (SELECT MAX(k.last_escalated_at) FROM recipient_acks k

@@ -17,7 +17,6 @@ class OpenDuty:
 
     alert_id: str
     staff_id: str
-    role: str
     severity: str
     received_at: datetime
     acknowledged_at: datetime | None
@@ -30,7 +29,8 @@ class OpenDuty:
 def open_duties(session: Session, escalation: EscalationPolicy, again: ResendPolicy, now: datetime) -> list[OpenDuty]:
     """Every recipient who has not acknowledged an alert and may still escalate or be re-sent (from `now` on)."""
     severities = tuple(sorted({*escalation.wait, *again.every}))
-    may_escalate = sa.and_(RecipientAck.escalation_acked_at.is_(None), RecipientAck.escalation_level < escalation.levels)
+    may_escalate = sa.and_(RecipientAck.escalation_acked_at.is_(None),
+                           RecipientAck.escalation_level < escalation.levels)
     may_resend = RecipientAck.resends < max((again.count(s) for s in severities), default=0)
     # Past the longest re-send window a duty only loads while it may still escalate: the query stays bounded.
     window = max((again.every[s] * (again.count(s) + 1) for s in severities if again.count(s)), default=None)
@@ -40,7 +40,7 @@ def open_duties(session: Session, escalation: EscalationPolicy, again: ResendPol
              .where(RecipientAck.acknowledged_at.is_(None), LedgerAlert.severity.in_(severities),
                     sa.or_(may_escalate, may_resend))
              .order_by(LedgerAlert.received_at, RecipientAck.alert_id, RecipientAck.staff_id))
-    return [OpenDuty(alert_id=a.alert_id, staff_id=a.staff_id, role=a.role, severity=severity, received_at=received,
+    return [OpenDuty(alert_id=a.alert_id, staff_id=a.staff_id, severity=severity, received_at=received,
                      acknowledged_at=a.acknowledged_at, escalation_acked_at=a.escalation_acked_at,
                      escalation_level=a.escalation_level or 0, last_escalated_at=a.last_escalated_at,
                      resends=a.resends or 0)

@@ -71,7 +71,7 @@ def _event(due: DueEscalation, manager_id: str, now: datetime) -> DeliveryEvent:
 
 
 def escalate(session: Session, due: DueEscalation, now: datetime, plan: ChannelPlan) -> list[DeliveryEvent] | None:
-    """Move one recipient's duty to `due.level`: tell the duty managers, audit; the ESCALATED events (None if beaten)."""
+    """Move one recipient's duty to `due.level`: tell the duty managers, audit; the ESCALATED events (None: beaten)."""
     # A conditional UPDATE claims the level, so two dispatchers never escalate the same duty twice.
     claimed = session.execute(
         sa.update(RecipientAck).where(RecipientAck.alert_id == due.alert_id, RecipientAck.staff_id == due.staff_id,

@@ -79,6 +79,7 @@ class RecipientAck(Base):
     """One recipient's own duty to acknowledge an alert: who acknowledged it, when and how; escalation and re-sends."""
 
     __tablename__ = "recipient_acks"
+    __table_args__ = (sa.Index("ix_recipient_acks_open", "acknowledged_at"),)  # escalation reads the open ones
     alert_id: Mapped[str] = mapped_column(sa.String(160), sa.ForeignKey("alerts.alert_id"), primary_key=True)
     staff_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(32))

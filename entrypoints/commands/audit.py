@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--recipient", help="every disclosure to this staff id")
     parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     view = parser.add_mutually_exclusive_group()
-    view.add_argument("--events", action="store_true", help="the raw audit records instead (acks, refusals, escalations...)")
+    view.add_argument("--events", action="store_true",
+                      help="the raw audit records instead (acks, refusals, escalations...)")
     view.add_argument("--acks", action="store_true",
                       help="instead: each recipient's acknowledgement (when, by whom, how) and who never acknowledged")
 

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                         help=f"longest wait, in seconds, for the pipeline to settle after a step (default {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--no-deliver", dest="deliver", action="store_false",
-                        help="only print the alerts; do not record, send or acknowledge them (ledger, outbox, chronology)")
+                        help="only print the alerts; do not record, send or acknowledge (ledger, outbox, chronology)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,7 +29,7 @@ def _ts(name: str) -> sa.Column:
 
 
 def upgrade() -> None:
-    """Create recipient_acks from the alerts' recipients, move the acks over, re-key deliveries, drop the old columns."""
+    """recipient_acks from the alerts' recipients, the acks moved over, deliveries re-keyed, old columns dropped."""
     op.create_table(
         "recipient_acks",
         sa.Column("alert_id", sa.String(160), nullable=False), sa.Column("staff_id", sa.String(100), nullable=False),
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("resends", sa.Integer(), server_default="0", nullable=False), _ts("last_resent_at"),
         sa.PrimaryKeyConstraint("alert_id", "staff_id"), sa.ForeignKeyConstraint(["alert_id"], ["alerts.alert_id"]),
     )
+    op.create_index("ix_recipient_acks_open", "recipient_acks", ["acknowledged_at"])
     _move_acks_to_recipients()
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("resend", sa.Integer(), server_default="0", nullable=False))
@@ -107,4 +108,5 @@ def downgrade() -> None:
         batch.create_unique_constraint("uq_deliveries", list(OLD_KEY))
         batch.drop_column("regarding")
         batch.drop_column("resend")
+    op.drop_index("ix_recipient_acks_open", table_name="recipient_acks")
     op.drop_table("recipient_acks")

@@ -26,7 +26,8 @@ def _alert(conn: sa.Connection, alert_id: str, code: str, acked_by: str | None, 
     # The IDVA is named twice (two victims): one duty, the first row's role.
     for staff_id, role, victim in ((CM, "CASE_MANAGER", "-"), (IDVA, "IDVA", "VIC-1"), (IDVA, "IDVA", "VIC-2")):
         conn.execute(sa.text("INSERT INTO alert_recipients (alert_id, staff_id, role, victim_ref, victim_key, text) "
-                             "VALUES (:a, :s, :r, :v, :v, 't')"), {"a": alert_id, "s": staff_id, "r": role, "v": victim})
+                             "VALUES (:a, :s, :r, :v, :v, 't')"),
+                     {"a": alert_id, "s": staff_id, "r": role, "v": victim})
     conn.execute(sa.text(
         "INSERT INTO deliveries (alert_id, staff_id, channel, level, purpose, destination, body, state, attempts, "
         "created_at, updated_at) VALUES (:a, :s, 'SMS', 0, 'ALERT', '+44', 'b', 'sent', 1, :t, :t)"),
@@ -54,7 +55,8 @@ def test_alert_level_acks_move_to_their_recipients_and_back(database_url: str) -
                 ("by-idva", IDVA, "IDVA", IDVA, "LINK", 1, None, 0),
                 ("never", CM, "CASE_MANAGER", None, None, 2, None, 0),
                 ("never", IDVA, "IDVA", None, None, 2, None, 0)]
-            acked_at = conn.execute(sa.text("SELECT acknowledged_at FROM recipient_acks WHERE ack_via = 'LINK'")).scalar()
+            acked_at = conn.execute(sa.text("SELECT acknowledged_at FROM recipient_acks WHERE ack_via = 'LINK'")
+                                    ).scalar()
             assert str(acked_at).startswith("2026-11-22 10:04")
             assert "acknowledged_by" not in {c["name"] for c in sa.inspect(conn).get_columns("alerts")}
             assert conn.execute(sa.text("SELECT resend, regarding FROM deliveries")).all() == [(0, "-")] * 3

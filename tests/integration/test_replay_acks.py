@@ -2,6 +2,7 @@
 simulated clock, then `audit --json` and `chronology` against the replay's ledger."""
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from entrypoints import cli
+from entrypoints.replay.run import replay
 from tests.unit.test_scenarios_expected import expected_outcome, outcome_of, scenario_path
 from tests.unit.test_scenarios_pure import replayed
 
@@ -158,7 +160,8 @@ def test_refused_ack_lines_are_named_on_stderr_and_the_replay_goes_on(replay_int
     n = ack + 1
     assert f"refused-acks.jsonl:{n}: refused: ack by staff-idva-09 of breach.no_contact: no breach.no_contact " \
            f"alert was addressed to staff-idva-09" in run.err
-    assert f"refused-acks.jsonl:{n + 1}: refused: ack by staff-cm-01 of breach.curfew: no breach.curfew alert" in run.err
+    assert f"refused-acks.jsonl:{n + 1}: refused: ack by staff-cm-01 of breach.curfew: no breach.curfew alert" \
+        in run.err
     assert f"refused-acks.jsonl:{n + 2}: refused: ack by staff-dm-01 for staff-idva-07 of breach.no_contact: " \
            f"REASON_REQUIRED" in run.err
     assert f"refused-acks.jsonl:{n + 3}: acknowledged:" in run.err
@@ -166,3 +169,12 @@ def test_refused_ack_lines_are_named_on_stderr_and_the_replay_goes_on(replay_int
     assert run.acks()[CM]["ack_via"] == "SMS" and run.acks()[IDVA]["acknowledged_at"] is None
     refused = [e["detail"]["reason"] for e in run.events() if e["action"] == "ACK_REFUSED"]
     assert refused == ["REASON_REQUIRED"]  # the API's refusal is audited; the replay's own look-ups are not acks
+
+
+def test_without_delivery_ack_lines_are_reported_not_applied(settings_factory: Any) -> None:
+    """`--no-deliver` keeps no ledger: each ack line says so on stderr and stdout is the alert lines as ever."""
+    out, err = io.StringIO(), io.StringIO()
+    assert replay(scenario_path("ack-by-both-recipients"), settings_factory(), out, err=err, timeout_s=60) == 0
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == list(replayed("ack-by-both-recipients")[0])
+    assert "ack-by-both-recipients.jsonl:9: not applied: ack by staff-cm-01 (--no-deliver keeps no ledger)" in \
+        err.getvalue()

@@ -130,10 +130,11 @@ def run_follow_ups(session: Session, now: datetime, settings: Settings) -> Follo
     return run
 
 
-def next_follow_up_at(session: Session, settings: Settings, now: datetime) -> datetime | None:
-    """The earliest moment from `now` on that an escalation or re-send falls due (None: none will), e.g. to step a
-    simulated clock."""
+def next_follow_up_at(session: Session, settings: Settings, after: datetime) -> datetime | None:
+    """The first moment after `after` that an escalation or re-send falls due (None: none will), e.g. to step a
+    simulated clock; whatever fell due until `after` is the run at `after`'s to do."""
     escalation, again = EscalationPolicy.from_settings(settings), ResendPolicy.from_settings(settings)
-    moments = [at for duty in open_duties(session, escalation, again, now)
-               for at in (next_level_at(duty, escalation), next_resend_at(duty, again)) if at is not None]
+    moments = [at for duty in open_duties(session, escalation, again, after)
+               for at in (next_level_at(duty, escalation), next_resend_at(duty, again))
+               if at is not None and at > after]
     return min(moments, default=None)

@@ -63,7 +63,7 @@ class ReplayDelivery:
         for _ in range(MAX_FOLLOW_UPS if last is not None else 0):
             with self.service.sessions() as session:
                 due = next_follow_up_at(session, self.settings, last)
-            if due is None or due > now or due <= last:
+            if due is None or due > now:
                 break
             self._follow_up(due)
             last = due

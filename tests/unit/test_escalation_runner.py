@@ -175,6 +175,14 @@ def test_next_follow_up_is_the_earliest_resend_or_level(sqlite_url: str) -> None
         assert next_follow_up_at(session, SETTINGS, T0 + timedelta(minutes=11)) is None
 
 
+def test_next_follow_up_skips_what_fell_due_before(sqlite_url: str) -> None:
+    """A moment already past is the current run's to do: the next one after it is given instead."""
+    with ledger_session(sqlite_url) as session:
+        seed_staff(session)
+        seed_alert(session)
+        assert next_follow_up_at(session, SETTINGS, T0 + timedelta(minutes=12)) == T0 + timedelta(minutes=15)
+
+
 def test_no_duty_manager_on_call_is_audited_and_logged_at_error(sqlite_url: str, captured_logs) -> None:
     """With nobody on call, NO_DUTY_MANAGER is audited per recipient, logged at ERROR, and the active one is used."""
     with ledger_session(sqlite_url) as session:

@@ -108,7 +108,7 @@ def _refuse(session: Session, status: str, now: datetime, alert: LedgerAlert | N
             staff_id: str | None, via: str, **detail: str | None) -> AckOutcome:
     audit(session, "ACK_REFUSED", at=now, alert_id=alert.alert_id if alert else None,
           subject_id=alert.subject_id if alert else None, staff_id=staff_id, channel=via[:8],
-          detail={"reason": status, "code": code, "via": via, **{k: v for k, v in detail.items() if v is not None}})
+          detail={"reason": status, "code": code, "via": via, **_present(detail)})
     return AckOutcome(status, alert.alert_id if alert else None, code, staff_id)
 
 

@@ -13,6 +13,10 @@ from consumers.ledger.acks import recipient_acks_of
 from consumers.ledger.models import NOBODY, AlertRecipientRow, AuditEntry, Delivery, LedgerAlert, RecipientAck, Staff
 
 
+def _json_line(row: Any) -> str:
+    return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(row).items()})
+
+
 @dataclass(frozen=True, slots=True)
 class Disclosure:
     """One message to one staff member: what it said, how it went, and the acknowledgement of the duty it is about
@@ -41,8 +45,7 @@ class Disclosure:
 
     def to_json(self) -> str:
         """One JSON line (timestamps ISO-8601 UTC)."""
-        return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()},
-                          sort_keys=False)
+        return _json_line(self)
 
 
 def _alert_filter(query: Any, *, subject_id: str | None, alert: str | None) -> Any:
@@ -106,7 +109,7 @@ class Acknowledgement:
 
     def to_json(self) -> str:
         """One JSON line (timestamps ISO-8601 UTC)."""
-        return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()})
+        return _json_line(self)
 
 
 def acknowledgements(session: Session, *, subject_id: str | None = None, alert: str | None = None,

@@ -14,8 +14,8 @@ ALERTS_RECORDED = Counter("drive_alerts_recorded_total", "Alerts newly recorded 
                           "severity.", ["rule", "severity"])
 DELIVERIES = Counter("drive_deliveries_total", "Delivery outcomes, by channel and status (sent, failed).",
                      ["channel", "status"])
-TIME_TO_ACK = Histogram("drive_time_to_acknowledge_seconds", "From an alert's arrival in the ledger to its first "
-                        "acknowledgement, by severity.", ["severity"],
+TIME_TO_ACK = Histogram("drive_time_to_acknowledge_seconds", "From an alert's arrival in the ledger to each "
+                        "recipient's acknowledgement (their own or on their behalf), by severity.", ["severity"],
                         buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400))
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 END_TO_END = Histogram("drive_end_to_end_latency_seconds", "From the intake accepting the latest trigger event to the "
@@ -36,7 +36,7 @@ def count_delivery(channel: str, status: str) -> None:
 
 
 def observe_ack(severity: str, received_at: datetime, acknowledged_at: datetime) -> None:
-    """Observe the time an alert waited for its first acknowledgement."""
+    """Observe the time one recipient's duty waited for its acknowledgement."""
     TIME_TO_ACK.labels(severity=severity).observe(max(0.0, (acknowledged_at - received_at).total_seconds()))
 
 

@@ -30,8 +30,7 @@ from consumers.acks.webhooks import WebhookDeps, publisher_of
 from consumers.acks.webhooks import make_app as make_webhooks_app
 from consumers.chronology.feed import ChronologyFeed
 from consumers.chronology.feed import group_id as chronology_group
-from consumers.delivery import backlog
-from consumers.delivery.backlog import BacklogSummary
+from consumers.delivery.channels.build import build_channels
 from consumers.delivery.events import DELIVERY_TOPIC, DeliveryPublisher
 from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
@@ -48,9 +47,9 @@ from schemas.catalogue import SOURCE_TOPICS, TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
 from streams.app import StreamsApp, create_app, internal_topic_specs
 
-__all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "deliver_backlog", "dispatcher",
-           "feed_mappings", "filedrop", "filedrop_root", "http_intake", "intake_process", "platform", "provision",
-           "signal_stop", "sqlpoll", "webhooks", "worker"]
+__all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "dispatcher", "feed_mappings", "filedrop",
+           "filedrop_root", "http_intake", "intake_process", "platform", "provision", "signal_stop", "sqlpoll",
+           "stepped_dispatcher", "webhooks", "worker"]
 
 log = get_logger(__name__)
 # The catalogue topics each process kind checks (and creates when missing) at start: only those it reads or writes,
@@ -262,7 +261,10 @@ def webhooks(settings: Settings) -> Iterator[web.Application]:
                 publisher.close()
 
 
-def deliver_backlog(settings: Settings, out: IO[str] | None = None) -> BacklogSummary:
-    """Deliver what the topics hold now into the process's database (replay), then return."""
+@contextmanager
+def stepped_dispatcher(settings: Settings, *, now: Callable[[], datetime], out: IO[str] | None = None
+                       ) -> Iterator[DispatcherService]:
+    """A dispatcher with no consumer or publisher, handed records and driven step by step on the caller's clock
+    (replay); the outbox, when used, also prints to `out`."""
     with database(settings) as engine:
-        return backlog.deliver_backlog(settings, engine, out)
+        yield DispatcherService(settings, sessionmaker(engine), now=now, channels=build_channels(settings, out))

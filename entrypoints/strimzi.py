@@ -11,8 +11,7 @@ import yaml
 
 from consumers.chronology.feed import group_id as chronology_group
 from consumers.delivery.events import DELIVERY_TOPIC
-from consumers.delivery.service import CONSUMED
-from consumers.delivery.service import dispatcher_group
+from consumers.delivery.service import CONSUMED, dispatcher_group
 from entrypoints.bootstrap import DISPATCHER_TOPICS, INTAKE_TOPICS, WORKER_TOPICS
 from runtime.settings import Settings
 from runtime.topics import desired_configs

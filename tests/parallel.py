@@ -16,6 +16,7 @@ LONGEST_FILES_FIRST = (
     "tests/integration/test_replay_delivery.py",  # ~75 s
     "tests/integration/test_http_intake.py",  # ~70 s
     "tests/integration/test_webhooks.py",  # ~60 s
+    "tests/integration/test_replay_acks.py",  # ~60 s
     "tests/integration/test_up.py",  # ~55 s
     "tests/integration/test_dead_letters.py",  # ~40 s
     "tests/security/test_access_matrix.py",  # ~35 s

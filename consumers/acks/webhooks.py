@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from consumers.acks.acknowledge import (
     ACKNOWLEDGED,
     ALREADY_ACKNOWLEDGED,
+    ESCALATION_ACKNOWLEDGED,
     VIA_LINK,
     AckOutcome,
     acknowledge,
@@ -153,6 +154,8 @@ async def twilio_inbound(request: web.Request) -> web.Response:
         return _twiml(f"DRIVE alert {outcome.ack_code} acknowledged. Thank you.")
     if outcome.status == ALREADY_ACKNOWLEDGED:
         return _twiml(f"DRIVE alert {outcome.ack_code} was already acknowledged.")
+    if outcome.status == ESCALATION_ACKNOWLEDGED:
+        return _twiml(f"DRIVE alert {outcome.ack_code}: escalation acknowledged. Thank you.")
     return _twiml(None)  # refused: tell an unknown sender nothing
 
 
@@ -169,13 +172,13 @@ async def _claim(deps: WebhookDeps, request: web.Request) -> Any:
     try:
         return verify_token(link_secret(deps.settings), request.match_info["token"], deps.now())
     except AckLinkRefused as refused:
-        log.info("ack_link_refused", reason=refused.reason, method=request.method)
-        claim = refused.claim  # only an expired token's claim is genuine (its signature held)
+        reason, claim = refused.reason, refused.claim  # only an expired token's claim is genuine (its signature held)
+        log.info("ack_link_refused", reason=reason, method=request.method)
         await deps.in_db(lambda s: audit(s, "ACK_LINK_REFUSED", at=deps.now(),
                                          alert_id=claim.alert_id if claim else None,
                                          staff_id=claim.staff_id if claim else None, channel=VIA_LINK,
-                                         detail={"reason": refused.reason, "method": request.method}))
-        if refused.reason == "EXPIRED":
+                                         detail={"reason": reason, "method": request.method}))
+        if reason == "EXPIRED":
             return _page(410, "Link expired", "This acknowledgement link has expired. Reply ACK with the code "
                                                "by SMS, or contact the duty manager.")
         return _page(403, "Link not valid", "This acknowledgement link is not valid: it was changed or is "
@@ -205,6 +208,8 @@ async def ack_link_confirm(request: web.Request) -> web.Response:
         return _page(200, "Acknowledged", f"Alert {outcome.ack_code} is acknowledged. Thank you.")
     if outcome.status == ALREADY_ACKNOWLEDGED:
         return _page(200, "Acknowledged", f"Alert {outcome.ack_code} was already acknowledged.")
+    if outcome.status == ESCALATION_ACKNOWLEDGED:
+        return _page(200, "Acknowledged", f"The escalation of alert {outcome.ack_code} is acknowledged. Thank you.")
     return _page(404, "Link not valid", "This acknowledgement link does not match an alert sent to you.")
 
 

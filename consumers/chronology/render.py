@@ -9,7 +9,8 @@ from datetime import datetime
 from runtime.db import as_utc
 
 # Entry kinds, in the order they sort when two entries share a timestamp (cause before effect).
-KIND_ORDER = ("AGENCY_EVENT", "ALERT", "DELIVERY", "ACK_REFUSED", "ACKNOWLEDGED", "ACK_REPEATED", "ESCALATED", "NO_DUTY_MANAGER")
+KIND_ORDER = ("AGENCY_EVENT", "ALERT", "DELIVERY", "ACK_REFUSED", "ACKNOWLEDGED", "ACK_REPEATED", "RESENT",
+              "RESEND_SKIPPED", "ESCALATED", "ESCALATION_ACKNOWLEDGED", "NO_DUTY_MANAGER")
 COLUMNS = ("When (UTC)", "Kind", "Source", "Reference", "What")
 
 
@@ -60,7 +61,7 @@ def render_markdown(subject_id: str, entries: Iterable[ChronologyEntry], generat
 _STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
           "th,td{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}"
           "th{background:#eee}tr.ALERT td{background:#fff3e0}tr.ESCALATED td,tr.NO_DUTY_MANAGER td{background:#fde0dc}"
-          "tr.ACKNOWLEDGED td{background:#e8f5e9}")
+          "tr.ACKNOWLEDGED td,tr.ESCALATION_ACKNOWLEDGED td{background:#e8f5e9}tr.RESENT td{background:#fff8e1}")
 
 
 def render_html(subject_id: str, entries: Iterable[ChronologyEntry], generated_at: datetime) -> str:

@@ -19,7 +19,7 @@ from schemas.events import Alert
 log = get_logger(__name__)
 ChannelPlan = dict[str, tuple[str, ...]]
 DEFAULT_PLAN = "CRITICAL=SMS+EMAIL,HIGH=SMS+EMAIL,MEDIUM=EMAIL,LOW=EMAIL"
-ALERT, FAILOVER, ESCALATION = "ALERT", "FAILOVER", "ESCALATION"
+ALERT, FAILOVER, ESCALATION, RESEND = "ALERT", "FAILOVER", "ESCALATION", "RESEND"
 
 
 def parse_channel_plan(spec: str) -> ChannelPlan:
@@ -67,16 +67,20 @@ def _usable_channels(session: Session, alert: LedgerAlert, contact: Contact, pla
 
 
 def enqueue(session: Session, alert: LedgerAlert, contact: Contact, texts: Sequence[str], *, role: str,
-            victim_refs: Sequence[str] = (), channels: Sequence[str], level: int, purpose: str,
-            now: datetime) -> list[Delivery]:
-    """Pending, guarded delivery rows for one staff member on the usable channels; existing ones are left alone."""
+            victim_refs: Sequence[str] = (), channels: Sequence[str], level: int, purpose: str, resend: int = 0,
+            regarding: str | None = None, now: datetime) -> list[Delivery]:
+    """Pending, guarded delivery rows for one staff member on the usable channels; existing ones are left alone.
+
+    `resend` numbers a re-send of the same message; `regarding` names the recipient a duty manager's message is
+    about (an escalation or a failover), so each such recipient gets their own message.
+    """
     created = []
     for channel in _usable_channels(session, alert, contact, channels, now):
         message = facts(alert, role, victim_refs, texts)
         rendered = render_sms(message) if channel == SMS else render_email_body(message)
         row = ledger.add_delivery(session, alert_id=alert.alert_id, staff_id=contact.staff_id, channel=channel,
                                   level=level, purpose=purpose, destination=destination(contact, channel) or "",
-                                  body=rendered.body, texts=list(texts), now=now)
+                                  body=rendered.body, texts=list(texts), resend=resend, regarding=regarding, now=now)
         if row is None:
             continue
         created.append(row)
@@ -125,7 +129,7 @@ def notify_duty_managers(session: Session, alert: LedgerAlert, staff_id: str, ro
     created = []
     for manager in managers:
         rows = enqueue(session, alert, manager, [text], role=manager.role, channels=channels_for(plan, alert.severity),
-                       level=level, purpose=FAILOVER, now=now)
+                       level=level, purpose=FAILOVER, regarding=staff_id, now=now)
         created += rows
         ledger.audit(session, "FAILED_OVER", at=now, alert_id=alert.alert_id, subject_id=alert.subject_id,
                      staff_id=manager.staff_id, detail={"unreached": staff_id, "to": "DUTY_MANAGER",
@@ -138,13 +142,14 @@ def fail_over(session: Session, failed: Delivery, plan: ChannelPlan, now: dateti
     alert = ledger.get_alert(session, failed.alert_id)
     assert alert is not None
     contact = directory.contact(session, failed.staff_id)
-    siblings = [d for d in ledger.deliveries_of(session, failed.alert_id, failed.staff_id) if d.level == failed.level]
+    siblings = [d for d in ledger.deliveries_of(session, failed.alert_id, failed.staff_id)
+                if (d.level, d.resend, d.regarding) == (failed.level, failed.resend, failed.regarding)]
     other = EMAIL if failed.channel == SMS else SMS
     if (contact is not None and contact.active and destination(contact, other)
             and not any(d.channel == other for d in siblings)):
         rows = enqueue(session, alert, contact, json.loads(failed.texts or "[]"), role=contact.role,
                        victim_refs=_victim_refs(session, failed), channels=(other,), level=failed.level,
-                       purpose=FAILOVER, now=now)
+                       purpose=FAILOVER, resend=failed.resend, regarding=failed.regarding, now=now)
         ledger.audit(session, "FAILED_OVER", at=now, alert_id=alert.alert_id, subject_id=alert.subject_id,
                      staff_id=failed.staff_id, channel=other, delivery_id=failed.id,
                      detail={"from": failed.channel, "to": other, "deliveries": [r.id for r in rows]})

@@ -15,7 +15,7 @@ from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
 from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.reconcile import reconcile
 from consumers.delivery.sender import Sender
-from consumers.escalation.runner import run_escalations
+from consumers.escalation.runner import run_follow_ups
 from consumers.ledger import directory
 from runtime.codec import codec_for
 from runtime.logging import get_logger
@@ -44,7 +44,7 @@ class DispatcherService:
         self.consumer = consumer
         self.poll_ms = poll_ms
         self.sender = Sender(sessions, channels or build_channels(settings), settings, publisher=publisher, now=now,
-                             ack_link=_ack_link_hook(settings))
+                             ack_link=_ack_link_hook(settings, now))
         self.stale_after = timedelta(seconds=3 * max(settings.twilio_timeout_s, settings.smtp_timeout_s))
         self.work = threading.Event()  # set when the consumer recorded deliveries: the sender goes at once
         self.ready = ready or threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
@@ -124,7 +124,7 @@ class DispatcherService:
                 attempted = self.sender.send_due(SEND_BATCH)
                 now = self.now()
                 if now - last_escalation >= timedelta(seconds=self.settings.escalation_interval_s):
-                    self.escalate(now)
+                    self.follow_up(now)
                     last_escalation = now
                 if now - last_reconcile >= self.stale_after:
                     reconcile(self.sender, self.stale_after)
@@ -134,19 +134,20 @@ class DispatcherService:
             if attempted < SEND_BATCH:  # a full batch means more may be due: go round again at once
                 self.work.wait(self.settings.sender_interval_s)
 
-    def escalate(self, now: datetime) -> None:
-        """Run the escalation policy (consumers.escalation.runner), commit, then publish its ESCALATED events."""
+    def follow_up(self, now: datetime) -> None:
+        """Escalate and re-send what no recipient acknowledged (consumers.escalation), commit, then publish the
+        ESCALATED events."""
         with self.sessions.begin() as session:
-            run = run_escalations(session, now, self.settings)
+            run = run_follow_ups(session, now, self.settings)
         for event in run.events if self.publisher is not None else ():
             self.publisher.publish(event.kind.value, event.alert_id, event.at, staff_id=event.staff_id,
                                    channel=event.channel.value if event.channel else None, code=event.code,
                                    event_id=event.delivery_event_id)
 
 
-def _ack_link_hook(settings: Settings) -> Callable[[str, str], str | None]:
-    """The signed, expiring e-mail acknowledgement link of consumers.acks.links."""
-    return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings)
+def _ack_link_hook(settings: Settings, now: Callable[[], datetime]) -> Callable[[str, str], str | None]:
+    """The signed e-mail acknowledgement link of consumers.acks.links, valid from the dispatcher's clock's now."""
+    return lambda alert_id, staff_id: ack_link(alert_id, staff_id, settings=settings, now=now())
 
 
 def _companion(run: Callable[[threading.Event], None], stop: threading.Event, ready: threading.Event) -> None:

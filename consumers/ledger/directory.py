@@ -8,7 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consumers.ledger.models import Staff, upsert_staff
+from consumers.ledger.columns import utcnow
+from consumers.ledger.models import Staff
 from schemas.enums import CaseEventType, StaffRole
 from schemas.events import Event, StaffMember
 
@@ -29,6 +30,26 @@ class Contact:
     def reachable(self) -> bool:
         """Active with at least one channel."""
         return self.active and bool(self.phone_e164 or self.email)
+
+
+def upsert_staff(session: Session, staff_member: StaffMember, event_id: str, recorded_at: datetime,
+                 now: datetime | None = None) -> bool:
+    """Apply a STAFF_UPDATED snapshot unless a later one is already applied; True when applied."""
+    row = session.get(Staff, staff_member.staff_id)
+    if row is not None and row.recorded_at > recorded_at:
+        return False
+    values = dict(role=staff_member.role.value, phone_e164=staff_member.phone_e164, email=staff_member.email,
+                  active=staff_member.active, source_event_id=event_id, recorded_at=recorded_at,
+                  updated_at=now or utcnow(),
+                  on_call=json.dumps([[s.starts_at.isoformat(), s.ends_at.isoformat()]
+                                      for s in staff_member.on_call]))
+    if row is None:
+        session.add(Staff(staff_id=staff_member.staff_id, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    session.flush()
+    return True
 
 
 def apply_case_event(session: Session, event: Event, now: datetime | None = None) -> bool:

@@ -16,7 +16,7 @@ from consumers.ledger.columns import (  # noqa: F401 - re-exported by consumers.
     ack_code_for,
     utcnow,
 )
-from schemas.events import Alert, StaffMember
+from schemas.events import Alert
 
 ledger_metadata = sa.MetaData()
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -47,7 +47,7 @@ class Staff(Base):
 
 
 class LedgerAlert(Base):
-    """An alert as received, with its acknowledgement and escalation state."""
+    """An alert as received; each recipient's acknowledgement and escalation state is a RecipientAck."""
 
     __tablename__ = "alerts"
     alert_id: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
@@ -59,11 +59,6 @@ class LedgerAlert(Base):
     trigger_event_ids: Mapped[str] = mapped_column(sa.Text())  # JSON list
     group_key: Mapped[str | None] = mapped_column(sa.String(300))
     ack_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(100))
-    ack_via: Mapped[str | None] = mapped_column(sa.String(8))
-    escalation_level: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
-    last_escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AlertRecipientRow(Base):
@@ -80,11 +75,35 @@ class AlertRecipientRow(Base):
     text: Mapped[str] = mapped_column(sa.Text())
 
 
+class RecipientAck(Base):
+    """One recipient's own duty to acknowledge an alert: who acknowledged it, when and how; escalation and re-sends."""
+
+    __tablename__ = "recipient_acks"
+    __table_args__ = (sa.Index("ix_recipient_acks_open", "acknowledged_at"),)  # escalation reads the open ones
+    alert_id: Mapped[str] = mapped_column(sa.String(160), sa.ForeignKey("alerts.alert_id"), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(32))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(100))  # the recipient, or the duty manager on behalf
+    ack_via: Mapped[str | None] = mapped_column(sa.String(16))  # SMS, LINK, WEB or ON_BEHALF
+    ack_reason: Mapped[str | None] = mapped_column(sa.String(40))  # a reason code, on behalf only
+    escalation_level: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    last_escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalation_acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a duty manager took the escalation
+    escalation_acked_by: Mapped[str | None] = mapped_column(sa.String(100))
+    resends: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    last_resent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+NOBODY = "-"  # Delivery.regarding of a message about its own recipient (NULLs are never equal in UNIQUE)
+
+
 class Delivery(Base):
-    """One message of an alert to one staff member on one channel at one level."""
+    """One message of an alert to one staff member on one channel at one level (its n-th re-send, about someone)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("alert_id", "staff_id", "channel", "level", name="uq_deliveries"),
+    __table_args__ = (sa.UniqueConstraint("alert_id", "staff_id", "channel", "level", "resend", "regarding",
+                                          name="uq_deliveries"),
                       sa.Index("ix_deliveries_due", "state", "next_attempt_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alert_id: Mapped[str] = mapped_column(sa.String(160), sa.ForeignKey("alerts.alert_id"))
@@ -92,6 +111,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(sa.String(8))
     level: Mapped[int] = mapped_column(sa.Integer())
     purpose: Mapped[str] = mapped_column(sa.String(16))
+    resend: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")  # 0: the first message
+    regarding: Mapped[str] = mapped_column(sa.String(100), default=NOBODY, server_default=NOBODY)  # whose missing ack
     destination: Mapped[str] = mapped_column(sa.String(320))
     body: Mapped[str] = mapped_column(sa.Text())
     texts: Mapped[str | None] = mapped_column(sa.Text())  # JSON list the body was rendered from (re-render on failover)
@@ -183,7 +204,7 @@ def record_alert(session: Session, alert: Alert, now: datetime | None = None) ->
                 alert_id=alert.alert_id, rule=alert.rule, severity=alert.severity.value,
                 subject_id=alert.subject_id, raised_at=alert.raised_at, received_at=now,
                 trigger_event_ids=json.dumps(list(alert.trigger_event_ids)), group_key=alert.group_key,
-                ack_code=_free_ack_code(session, alert.alert_id), escalation_level=0))
+                ack_code=_free_ack_code(session, alert.alert_id)))
             session.flush()
             seen: set[tuple[str, str]] = set()
             for r in alert.recipients:
@@ -192,31 +213,13 @@ def record_alert(session: Session, alert: Alert, now: datetime | None = None) ->
                     seen.add(key)
                     session.add(AlertRecipientRow(alert_id=alert.alert_id, staff_id=r.staff_id, role=r.role.value,
                                                   victim_ref=r.victim_ref, victim_key=key[1], text=r.text))
+            for staff_id, (role, _) in merged_recipients(alert).items():  # each recipient's own duty to acknowledge
+                session.add(RecipientAck(alert_id=alert.alert_id, staff_id=staff_id, role=role))
             session.flush()
     except IntegrityError:  # another dispatcher recorded it first
         return False
     audit(session, "ALERT_RECEIVED", at=now, alert_id=alert.alert_id, subject_id=alert.subject_id,
           detail={"rule": alert.rule, "severity": alert.severity.value, "recipients": len(seen)})
-    return True
-
-
-def upsert_staff(session: Session, staff_member: StaffMember, event_id: str, recorded_at: datetime,
-                 now: datetime | None = None) -> bool:
-    """Apply a STAFF_UPDATED snapshot unless a later one is already applied; True when applied."""
-    row = session.get(Staff, staff_member.staff_id)
-    if row is not None and row.recorded_at > recorded_at:
-        return False
-    values = dict(role=staff_member.role.value, phone_e164=staff_member.phone_e164, email=staff_member.email,
-                  active=staff_member.active, source_event_id=event_id, recorded_at=recorded_at,
-                  updated_at=now or utcnow(),
-                  on_call=json.dumps([[s.starts_at.isoformat(), s.ends_at.isoformat()]
-                                      for s in staff_member.on_call]))
-    if row is None:
-        session.add(Staff(staff_id=staff_member.staff_id, **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    session.flush()
     return True
 
 
@@ -245,16 +248,19 @@ def deliveries_of(session: Session, alert_id: str, staff_id: str | None = None) 
 
 
 def add_delivery(session: Session, *, alert_id: str, staff_id: str, channel: str, level: int, purpose: str,
-                 destination: str, body: str, texts: list[str] | None = None,
-                 now: datetime | None = None) -> Delivery | None:
-    """Insert a pending delivery; None when (alert, staff, channel, level) already has one."""
+                 destination: str, body: str, texts: list[str] | None = None, resend: int = 0,
+                 regarding: str | None = None, now: datetime | None = None) -> Delivery | None:
+    """Insert a pending delivery; None when (alert, staff, channel, level, resend, regarding) already has one."""
+    regarding = regarding or NOBODY
     exists = sa.select(Delivery.id).where(Delivery.alert_id == alert_id, Delivery.staff_id == staff_id,
-                                          Delivery.channel == channel, Delivery.level == level)
+                                          Delivery.channel == channel, Delivery.level == level,
+                                          Delivery.resend == resend, Delivery.regarding == regarding)
     if session.scalar(exists) is not None:
         return None
     now = now or utcnow()
     row = Delivery(alert_id=alert_id, staff_id=staff_id, channel=channel, level=level, purpose=purpose,
-                   destination=destination, body=body, texts=json.dumps(texts) if texts is not None else None,
+                   resend=resend, regarding=regarding, destination=destination, body=body,
+                   texts=json.dumps(texts) if texts is not None else None,
                    state=PENDING, attempts=0, next_attempt_at=now,
                    created_at=now, updated_at=now)
     try:

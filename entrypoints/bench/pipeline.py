@@ -11,8 +11,7 @@ from entrypoints.bench.data import Encoded
 from runtime.kafka import make_producer
 from runtime.settings import Settings
 from schemas.subject_events import SUBJECT_EVENTS
-from streams.app import AGENCY_TOPICS
-from streams.app import create_app
+from streams.app import AGENCY_TOPICS, create_app
 from streams.metrics import ALERTS
 from streams.worker import start_worker, stop_worker
 

@@ -9,11 +9,11 @@ from pydantic import SecretStr
 
 from connectors.intake.pseudonymise import NameHasher, reduce_record
 from connectors.intake.submit import canonical_json
-from entrypoints.replay.scenario import Advance, Publish, SimulatedClock, Step
+from entrypoints.replay.scenario import Ack, Advance, Publish, SimulatedClock, Step
 from runtime.settings import Settings
+from schemas.admission import Refused, admit
 from schemas.details import CaseSnapshot
 from schemas.events import Alert, Event, event_from_datum
-from schemas.admission import Refused, admit
 from schemas.jsonform import FieldError
 from streams.app import rule_config
 from streams.rules import (
@@ -66,7 +66,9 @@ class EngineReplay:
         return cls(settings.name_hash_key, rule_config(settings))
 
     def run(self, step: Step) -> StepResult:
-        """The result of one step."""
+        """The result of one step; an acknowledgement raises nothing (it is the delivery side's, not the rules')."""
+        if isinstance(step, Ack):
+            return StepResult()
         if isinstance(step, Advance):
             return StepResult(self.tick(self.clock.advance(step.by)))
         return self.publish(step)

@@ -18,7 +18,7 @@ from entrypoints.replay.scenario import Publish
 from migrations import upgrade
 from runtime.codec import codec_for
 from runtime.db import make_engine
-from runtime.kafka import make_consumer, make_producer
+from runtime.kafka import make_consumer, make_producer, read_to_end
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
@@ -48,7 +48,7 @@ class ReplayPipeline:
         self._engine: Any = None
         self._producer: Any = None
         self._intake: Intake | None = None
-        self._alerts: AlertReader | None = None
+        self._alerts: TopicReader | None = None
 
     async def open(self) -> None:
         """Topics, journal, producer and intake, then the worker (returns once it is ready)."""
@@ -60,7 +60,7 @@ class ReplayPipeline:
         self._engine = make_engine(url)
         self._producer = await asyncio.to_thread(make_producer, settings)
         self._intake = build_intake(settings, self._engine, self._producer)
-        self._alerts = await asyncio.to_thread(AlertReader, settings)
+        self._alerts = await asyncio.to_thread(TopicReader, settings, settings.topic("alert"))
         self.app = create_app(settings, datadir=self.workdir / "streams")
         self._worker = await start_worker(self.app)
 
@@ -122,40 +122,41 @@ class ReplayPipeline:
     async def new_alerts(self, timeout_s: float) -> list[dict[str, Any]]:
         """The alert datums published since the last call (the worker acknowledged them before counting)."""
         assert self._alerts is not None
-        return await asyncio.to_thread(self._alerts.read_new, timeout_s)
+        codec = codec_for(self.settings)
+        records = await asyncio.to_thread(self._alerts.read_new, timeout_s)
+        return [codec.decode(r.value, "alert") for r in records]
 
 
-class AlertReader:
-    """Reads the alert topic from the beginning, a batch at a time up to its current end (no consumer group)."""
+class TopicReader:
+    """Reads topics from the beginning, a batch at a time up to their current end (no consumer group)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.topic = settings.topic("alert")
-        self.codec = codec_for(settings)
+    def __init__(self, settings: Settings, *topics: str) -> None:
+        self.topics = topics
         self.consumer = make_consumer(settings)
-        partitions = self._partitions()
+        partitions = [tp for topic in topics for tp in self._partitions(topic)]
         self.consumer.assign(partitions)
         self.consumer.seek_to_beginning(*partitions)
         self.partitions = partitions
 
-    def _partitions(self, timeout_s: float = 30.0) -> list[TopicPartition]:
+    def _partitions(self, topic: str, timeout_s: float = 30.0) -> list[TopicPartition]:
         deadline = time.monotonic() + timeout_s
-        while not (found := self.consumer.partitions_for_topic(self.topic)):
+        while not (found := self.consumer.partitions_for_topic(topic)):
             if time.monotonic() >= deadline:
-                raise PipelineStuck(f"topic {self.topic} has no partitions")
+                raise PipelineStuck(f"topic {topic} has no partitions")
             time.sleep(0.1)
-        return [TopicPartition(self.topic, p) for p in sorted(found)]
+        return [TopicPartition(topic, p) for p in sorted(found)]
 
-    def read_new(self, timeout_s: float) -> list[dict[str, Any]]:
-        """Every alert between the last read and the topic's end now."""
+    def read_new(self, timeout_s: float) -> list[Any]:
+        """Every record between the last read and the topics' end now, in partition order."""
         ends = self.consumer.end_offsets(self.partitions)
         deadline = time.monotonic() + timeout_s
-        datums: list[dict[str, Any]] = []
-        while any(self.consumer.position(tp) < end for tp, end in ends.items()):
+        records: list[Any] = []
+        while not all(read_to_end(self.consumer, tp, ends[tp]) for tp in self.partitions):
             if time.monotonic() >= deadline:
-                raise PipelineStuck(f"alerts on {self.topic} could not be read within {timeout_s:g} s")
-            for records in self.consumer.poll(timeout_ms=200).values():
-                datums += [self.codec.decode(r.value, "alert") for r in records]
-        return datums
+                raise PipelineStuck(f"{', '.join(self.topics)} could not be read within {timeout_s:g} s")
+            for batch in self.consumer.poll(timeout_ms=200).values():
+                records += batch
+        return records
 
     def close(self) -> None:
         """Closes the consumer."""

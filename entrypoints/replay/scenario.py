@@ -1,4 +1,5 @@
-"""The replay scenario format (JSON lines of events and clock advances), the simulated clock and the alert lines."""
+"""The replay scenario format (JSON lines of events, clock advances and acknowledgements), the simulated clock and the
+alert lines."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,8 @@ from schemas.jsonform import iso_timestamp
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
     r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$")
+ACK_WAYS = ("SMS", "LINK", "WEB")
+ACK_FIELDS = ("staff_id", "rule", "via", "on_behalf_of", "reason")
 ALERT_KEYS = ("alert_id", "rule", "severity", "subject_id", "trigger_event_ids", "raised_at", "recipients",
               "group_key")
 RECIPIENT_KEYS = ("staff_id", "role", "victim_ref", "text")
@@ -45,7 +48,21 @@ class Advance:
     by: timedelta
 
 
-Step = Publish | Advance
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Acknowledge, as `staff_id`, the latest alert of `rule` addressed to them: by SMS reply from their registered
+    number, by the link of their e-mail, or in the staff web app (WEB; with `on_behalf_of` and a `reason` code, a
+    duty manager acknowledging for that recipient)."""
+
+    line: int
+    staff_id: str
+    rule: str
+    via: str = "SMS"
+    on_behalf_of: str | None = None
+    reason: str | None = None
+
+
+Step = Publish | Advance | Ack
 
 
 def parse_duration(text: str) -> timedelta:
@@ -76,7 +93,34 @@ def parse_line(number: int, text: str) -> Step | None:
         if obj["topic"] not in SOURCE_TOPICS:
             raise ScenarioError(number, f"topic must be one of {', '.join(SOURCE_TOPICS)}")
         return Publish(number, obj["topic"], obj["value"])
-    raise ScenarioError(number, 'expected {"topic": ..., "value": {...}} or {"advance": "PT30M"}')
+    if set(obj) == {"ack"}:
+        return parse_ack(number, obj["ack"])
+    raise ScenarioError(number, 'expected {"topic": ..., "value": {...}}, {"advance": "PT30M"} or '
+                                '{"ack": {"staff_id": ..., "rule": ...}}')
+
+
+def parse_ack(number: int, spec: Any) -> Ack:
+    """The acknowledgement of an `{"ack": {...}}` line; ScenarioError naming the line and field otherwise."""
+    if not isinstance(spec, dict):
+        raise ScenarioError(number, 'ack: must be an object like {"staff_id": "staff-cm-01", "rule": "breach.curfew"}')
+    unknown = sorted(set(spec) - set(ACK_FIELDS))
+    if unknown:
+        raise ScenarioError(number, f"ack: unknown field {unknown[0]!r} (fields: {', '.join(ACK_FIELDS)})")
+    for name in ACK_FIELDS:
+        if name in spec and not (isinstance(spec[name], str) and spec[name].strip()):
+            raise ScenarioError(number, f"ack: {name} must be a non-empty string")
+    for name in ("staff_id", "rule"):
+        if name not in spec:
+            raise ScenarioError(number, f"ack: {name} is required")
+    on_behalf_of, reason = spec.get("on_behalf_of"), spec.get("reason")
+    via = spec.get("via", "WEB" if on_behalf_of else "SMS")
+    if via not in ACK_WAYS:
+        raise ScenarioError(number, f"ack: via must be one of {', '.join(ACK_WAYS)}")
+    if on_behalf_of is not None and via != "WEB":
+        raise ScenarioError(number, 'ack: on_behalf_of is given in the staff web app: "via": "WEB"')
+    if reason is not None and on_behalf_of is None:
+        raise ScenarioError(number, "ack: a reason is given only with on_behalf_of")
+    return Ack(number, spec["staff_id"], spec["rule"], via, on_behalf_of, reason)
 
 
 def parse_scenario(lines: Iterable[str]) -> list[Step]:
@@ -85,6 +129,8 @@ def parse_scenario(lines: Iterable[str]) -> list[Step]:
     first = steps[0] if steps else None
     if isinstance(first, Advance):
         raise ScenarioError(first.line, "advance before the first event: the clock starts at its recorded_at")
+    if isinstance(first, Ack):
+        raise ScenarioError(first.line, "ack before the first event: nothing has been alerted yet")
     return steps
 
 

@@ -69,9 +69,12 @@ async def test_audit_json_answers_who_was_told_what_when(filled: Any, capsys: An
     assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
     cm_sms = next(r for r in rows if r["alert_id"] == acked_id and r["staff_id"] == CM and r["channel"] == "SMS")
     assert cm_sms["outcome"] == "delivered" and cm_sms["role"] == "CASE_MANAGER"
-    assert cm_sms["acknowledged_by"] == IDVA and cm_sms["body"].startswith("DRIVE CRITICAL")
+    assert cm_sms["acknowledged_by"] is None and cm_sms["body"].startswith("DRIVE CRITICAL")  # only the IDVA acked
+    idva = [r for r in rows if r["alert_id"] == acked_id and r["staff_id"] == IDVA]
+    assert {(r["acknowledged_by"], r["ack_via"]) for r in idva} == {(IDVA, "SMS")}
     dm_rows = [r for r in rows if r["alert_id"] == escalated_id and r["staff_id"] == DM]
-    assert {(r["level"], r["role"], r["outcome"]) for r in dm_rows} == {(1, "DUTY_MANAGER", "sent")}
+    assert {(r["level"], r["role"], r["outcome"], r["regarding"]) for r in dm_rows} == {
+        (1, "DUTY_MANAGER", "sent", CM), (1, "DUTY_MANAGER", "sent", IDVA)}
     assert all(r["acknowledged_at"] is None for r in rows if r["alert_id"] == escalated_id)
 
 
@@ -81,7 +84,15 @@ async def test_audit_by_alert_code_and_recipient_and_table(filled: Any, capsys: 
     with h.sessions() as session:
         code = session.get(LedgerAlert, acked_id).ack_code
     by_code = [json.loads(x) for x in _cli(capsys, url, "audit", "--alert", code.lower(), "--json").splitlines()]
-    assert {r["alert_id"] for r in by_code} == {acked_id} and len(by_code) == 4
+    assert {r["alert_id"] for r in by_code} == {acked_id}
+    # 2 recipients x 2 channels, and the duty manager told (SMS + e-mail) that the case manager never acknowledged
+    assert sorted((r["staff_id"], r["regarding"]) for r in by_code if r["purpose"] == "ESCALATION") == [(DM, CM)] * 2
+    assert len(by_code) == 6
+    acks = [json.loads(x) for x in _cli(capsys, url, "audit", "--alert", code, "--acks", "--json").splitlines()]
+    assert [(a["staff_id"], a["ack_via"], a["escalation_level"]) for a in acks] == [(CM, None, 1), (IDVA, "SMS", 0)]
+    assert acks[1]["seconds_to_acknowledge"] == 180.0
+    table = _cli(capsys, url, "audit", "--subject", SUBJECT, "--acks")
+    assert table.splitlines()[0].startswith("received (UTC)") and " no " in table and "via SMS" in table
     to_dm = [json.loads(x) for x in _cli(capsys, url, "audit", "--recipient", DM, "--json").splitlines()]
     assert to_dm and {r["staff_id"] for r in to_dm} == {DM}
     table = _cli(capsys, url, "audit", "--alert", acked_id)

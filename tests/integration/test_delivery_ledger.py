@@ -95,8 +95,8 @@ def test_staff_upsert_keeps_the_later_snapshot(session: Session) -> None:
     assert (row.phone_e164, row.source_event_id) == (member.phone_e164, "e2")
 
 
-def test_add_delivery_is_unique_per_alert_staff_channel_level(session: Session) -> None:
-    """A second delivery for the same (alert, staff, channel, level) is not inserted."""
+def test_add_delivery_is_unique_per_alert_staff_channel_level_resend_and_regarding(session: Session) -> None:
+    """A second delivery for the same (alert, staff, channel, level, re-send, regarding) is not inserted."""
     alert = _alert()
     ledger.record_alert(session, alert, NOW)
     fields = dict(alert_id=alert.alert_id, staff_id="s1", channel=ledger.SMS, level=0, purpose="ALERT",
@@ -105,6 +105,12 @@ def test_add_delivery_is_unique_per_alert_staff_channel_level(session: Session) 
     assert first is not None and first.state == ledger.PENDING
     assert ledger.add_delivery(session, **fields) is None
     assert ledger.add_delivery(session, **{**fields, "level": 1}) is not None
+    assert ledger.add_delivery(session, **{**fields, "resend": 1}) is not None
+    assert ledger.add_delivery(session, **{**fields, "resend": 1}) is None
+    about_cm = {**fields, "level": 1, "regarding": "staff-cm-01"}
+    assert ledger.add_delivery(session, **about_cm) is not None
+    assert ledger.add_delivery(session, **{**about_cm, "regarding": "staff-idva-07"}) is not None
+    assert ledger.add_delivery(session, **about_cm) is None
     assert [d.id for d in ledger.due_deliveries(session, NOW)][0] == first.id
 
 

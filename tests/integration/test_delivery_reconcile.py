@@ -3,6 +3,8 @@ guard end to end (fake Twilio, aiosmtpd, SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,22 @@ def test_an_earlier_sms_for_the_same_alert_does_not_count(harness: DeliveryHarne
     message = harness.sender.claim(delivery_id)
     assert message is not None
     assert reconcile(harness.sender)["requeued"] == 1
+
+
+def test_another_message_with_the_same_code_to_the_same_number_does_not_count(harness: DeliveryHarness) -> None:
+    """A duty manager is sent one message per recipient they are told about, all with the alert's code: only the
+    message with this body reconciles this row."""
+    alert = samples.alert(severity="CRITICAL")
+    harness.dispatch(alert)
+    harness.run_until_settled()
+    with harness.sessions() as session:
+        row = next(d for d in ledger.deliveries_of(session, alert.alert_id, CM) if d.channel == "SMS")
+        sent = harness.sender.message_for(session, row)
+    sms = harness.sender.channels["SMS"]
+    since = row.sent_at - timedelta(seconds=1)
+    assert sms.find_sent(sent, since) == row.provider_message_id
+    other = replace(sent, delivery_id=sent.delivery_id + 1000, body=sent.body.replace("DRIVE", "DRIVE Escalation", 1))
+    assert sms.find_sent(other, since) is None
 
 
 def test_email_in_sending_is_resent_once_with_the_same_message_id(harness: DeliveryHarness,

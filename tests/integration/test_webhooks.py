@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from consumers.escalation.runner import run_escalations
-from consumers.ledger.models import LedgerAlert, audit_entries, deliveries_of
+from consumers.ledger.models import RecipientAck, audit_entries, deliveries_of
 from tests.fakes.delivery_samples import CM, IDVA, PHONES
 from tests.fakes.fixtures import twilio_server  # noqa: F401 - fixture
 from tests.integration.webhooks_harness import Harness, running_webhooks
@@ -23,11 +23,15 @@ def _audits(h: Harness, action: str) -> list[Any]:
         return audit_entries(session, action=action)
 
 
-def _alert(h: Harness, alert_id: str) -> LedgerAlert:
+def _ack(h: Harness, alert_id: str, staff_id: str) -> RecipientAck:
     with h.sessions() as session:
-        row = session.get(LedgerAlert, alert_id)
+        row = session.get(RecipientAck, (alert_id, staff_id))
         session.expunge(row)
         return row
+
+
+def _nobody_acked(h: Harness, alert_id: str) -> bool:
+    return all(_ack(h, alert_id, staff_id).acknowledged_at is None for staff_id in (CM, IDVA))
 
 
 @pytest.fixture
@@ -43,8 +47,9 @@ async def test_valid_signature_inbound_ack_from_recipient_acknowledges(hooks: Ha
     response = await hooks.post_twilio("/twilio/inbound", {"From": PHONES[CM], "Body": f"ack {row.ack_code}",
                                                           "MessageSid": "SMin1"})
     assert response.status == 200
-    acked = _alert(hooks, row.alert_id)
+    acked = _ack(hooks, row.alert_id, CM)
     assert (acked.acknowledged_by, acked.ack_via) == (CM, "SMS")
+    assert _ack(hooks, row.alert_id, IDVA).acknowledged_at is None  # the IDVA's duty is their own
     assert [(e.kind.value, e.staff_id) for e in hooks.published] == [("ACKNOWLEDGED", CM)]
 
 
@@ -60,7 +65,7 @@ async def test_bad_signatures_are_refused_and_audited_without_body(hooks: Harnes
                                             url_base=str(hooks.server.make_url("")).rstrip("/"))}[case]
     response = await hooks.post_twilio("/twilio/inbound", params, signature=signature)
     assert response.status == 403
-    assert _alert(hooks, row.alert_id).acknowledged_at is None
+    assert _nobody_acked(hooks, row.alert_id)
     refused = _audits(hooks, "WEBHOOK_REFUSED")
     reason = "MISSING_SIGNATURE" if case == "missing" else "BAD_SIGNATURE"
     assert [json.loads(e.detail) for e in refused] == [{"path": "/twilio/inbound", "reason": reason}]
@@ -88,22 +93,23 @@ async def test_ack_from_another_number_is_refused_and_escalation_continues(hooks
     assert refused == [{"reason": "NOT_A_RECIPIENT", "code": row.ack_code, "via": "SMS", "from": "***456"}]
     with hooks.sessions.begin() as session:
         run = run_escalations(session, hooks.clock() + timedelta(minutes=15), hooks.settings)
-    assert [d.level for d in run.escalated] == [1]
+    assert sorted((d.staff_id, d.level) for d in run.escalated) == [(CM, 1), (IDVA, 1)]
 
 
-async def test_ack_stops_escalation(hooks: Harness) -> None:
-    """After an SMS ack from a recipient the alert never escalates."""
+async def test_ack_stops_the_escalation_of_that_recipient_only(hooks: Harness) -> None:
+    """After the IDVA's SMS ack only the case manager, who has not acknowledged, is escalated."""
     row = hooks.dispatch()
     await hooks.post_twilio("/twilio/inbound", {"From": PHONES[IDVA], "Body": f"ACK {row.ack_code}"})
     with hooks.sessions.begin() as session:
-        assert run_escalations(session, hooks.clock() + timedelta(hours=2), hooks.settings).escalated == []
+        run = run_escalations(session, hooks.clock() + timedelta(hours=2), hooks.settings)
+    assert [(d.staff_id, d.level) for d in run.escalated] == [(CM, 1)]
 
 
 async def test_unknown_code_is_refused(hooks: Harness) -> None:
     """An ACK with a code no alert has changes nothing and is audited UNKNOWN_ALERT."""
     row = hooks.dispatch()
     await hooks.post_twilio("/twilio/inbound", {"From": PHONES[CM], "Body": "ACK ZZZZZZ"})
-    assert _alert(hooks, row.alert_id).acknowledged_at is None
+    assert _nobody_acked(hooks, row.alert_id)
     assert [json.loads(e.detail)["reason"] for e in _audits(hooks, "ACK_REFUSED")] == ["UNKNOWN_ALERT"]
 
 
@@ -132,10 +138,10 @@ async def test_ack_link_confirm_page_then_acknowledge(hooks: Harness) -> None:
     path = hooks.ack_url_path(row.alert_id, IDVA)
     async with hooks.client.get(hooks.server.make_url(path)) as response:
         assert response.status == 200 and "<form" in await response.text()
-    assert _alert(hooks, row.alert_id).acknowledged_at is None
+    assert _nobody_acked(hooks, row.alert_id)
     async with hooks.client.post(hooks.server.make_url(path)) as response:
         assert response.status == 200 and "Acknowledged" in await response.text()
-    acked = _alert(hooks, row.alert_id)
+    acked = _ack(hooks, row.alert_id, IDVA)
     assert (acked.acknowledged_by, acked.ack_via) == (IDVA, "LINK")
 
 
@@ -149,7 +155,7 @@ async def test_expired_and_tampered_links_are_refused(hooks: Harness) -> None:
     tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
     async with hooks.client.post(hooks.server.make_url(tampered)) as response:
         assert response.status == 403
-    assert _alert(hooks, row.alert_id).acknowledged_at is None
+    assert _nobody_acked(hooks, row.alert_id)
 
 
 async def test_health_endpoints(hooks: Harness) -> None:

@@ -20,7 +20,8 @@ from consumers.delivery.channels.build import build_channels
 from consumers.delivery.channels.sms import TwilioSms
 from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
 from consumers.delivery.sender import Sender
-from consumers.ledger.models import LedgerAlert, upsert_staff
+from consumers.ledger.directory import upsert_staff
+from consumers.ledger.models import LedgerAlert
 from migrations import upgrade
 from runtime.db import make_engine
 from schemas.events import DeliveryEvent

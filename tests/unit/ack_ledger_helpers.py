@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from consumers.ledger.models import EMAIL, SMS, LedgerAlert, add_delivery, record_alert, upsert_staff
+from consumers.ledger.directory import upsert_staff
+from consumers.ledger.models import EMAIL, SMS, LedgerAlert, add_delivery, record_alert
 from migrations import upgrade
 from runtime.db import make_engine
 from tests.fakes.delivery_samples import CM, DM, EMAILS, IDVA, PHONES, alert, staff_member

@@ -20,6 +20,11 @@ NEW_IDVA_V1 = ("staff-idva-09", "VIC-0001")
 Outcome = list[tuple[str, frozenset[tuple[str, str | None]]]]
 
 EXPECTED: dict[str, Outcome] = {
+    # Acknowledgement and escalation (tests/integration/test_replay_acks.py checks the ledger each one leaves).
+    "ack-by-both-recipients": [("breach.no_contact", ABOUT_V1)],
+    "ack-by-case-manager-only": [("breach.no_contact", ABOUT_V1)],
+    "ack-on-behalf-by-duty-manager": [("breach.no_contact", ABOUT_V1)],
+    "ack-unacknowledged-critical-escalates": [("breach.no_contact", ABOUT_V1)],
     "activity-other-force-area": [("activity.other_force_area", MANAGER), ("release.custody", EVERYONE),
                                   ("activity.other_force_area", MANAGER)],
     "breach-after-condition-ended": [("breach.no_contact", ABOUT_V1)],  # the report after the order ended: nothing

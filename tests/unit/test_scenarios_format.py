@@ -8,6 +8,7 @@ import pytest
 
 from entrypoints.replay.scenario import (
     ALERT_KEYS,
+    Ack,
     Advance,
     Publish,
     ScenarioError,
@@ -57,6 +58,44 @@ def test_a_bad_line_is_an_error_naming_its_line_number(line: str, message: str) 
         parse_scenario(['{"topic": "case", "value": {}}', "", line])
     assert error.value.line == 3
     assert str(error.value).startswith("line 3: ") and message in str(error.value)
+
+
+def test_ack_lines_become_ack_steps() -> None:
+    """An ack line names the staff member and rule; SMS is the default way, WEB the one for acting on behalf."""
+    lines = ['{"topic": "case", "value": {}}',
+             '{"ack": {"staff_id": "staff-cm-01", "rule": "breach.curfew"}}',
+             '{"ack": {"staff_id": "staff-idva-07", "rule": "breach.curfew", "via": "LINK"}}',
+             '{"ack": {"staff_id": "staff-dm-01", "rule": "breach.curfew", "on_behalf_of": "staff-idva-07", '
+             '"reason": "SPOKE_TO_RECIPIENT"}}']
+    assert parse_scenario(lines)[1:] == [
+        Ack(2, "staff-cm-01", "breach.curfew"), Ack(3, "staff-idva-07", "breach.curfew", "LINK"),
+        Ack(4, "staff-dm-01", "breach.curfew", "WEB", "staff-idva-07", "SPOKE_TO_RECIPIENT")]
+
+
+@pytest.mark.parametrize(("ack", "message"), [
+    ('"staff-cm-01"', "ack: must be an object"),
+    ('{"rule": "breach.curfew"}', "ack: staff_id is required"),
+    ('{"staff_id": "staff-cm-01"}', "ack: rule is required"),
+    ('{"staff_id": "", "rule": "breach.curfew"}', "ack: staff_id must be a non-empty string"),
+    ('{"staff_id": "staff-cm-01", "rule": "breach.curfew", "via": "PHONE"}', "ack: via must be one of SMS, LINK, WEB"),
+    ('{"staff_id": "staff-cm-01", "rule": "breach.curfew", "code": "X"}', "ack: unknown field 'code'"),
+    ('{"staff_id": "staff-dm-01", "rule": "breach.curfew", "via": "SMS", "on_behalf_of": "staff-cm-01"}',
+     '"via": "WEB"'),
+    ('{"staff_id": "staff-cm-01", "rule": "breach.curfew", "reason": "SPOKE_TO_RECIPIENT"}',
+     "a reason is given only with on_behalf_of"),
+])
+def test_a_malformed_ack_line_is_an_error_naming_its_line_and_field(ack: str, message: str) -> None:
+    """An ack line that cannot be read fails the file with its line number and what is wrong."""
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(['{"topic": "case", "value": {}}', '{"ack": ' + ack + "}"])
+    assert error.value.line == 2 and message in str(error.value)
+
+
+def test_a_scenario_cannot_begin_with_an_ack() -> None:
+    """Nothing has been alerted before the first event, so an ack first is an error on its line."""
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(['{"ack": {"staff_id": "staff-cm-01", "rule": "breach.curfew"}}'])
+    assert error.value.line == 1
 
 
 def test_a_scenario_cannot_begin_with_an_advance() -> None:

@@ -101,7 +101,7 @@ class TwilioSms:
             raise classify(exc) from None  # the SDK's message may quote the number: not chained into logs
 
     def find_sent(self, message: OutgoingMessage, since: datetime) -> str | None:
-        """The SID of a message to this number created since `since` whose body carries the alert's code."""
+        """The SID of a message to this number created since `since` whose body is this message's."""
         try:
             found = self.client.messages.list(to=message.destination, date_sent_after=since - RECONCILE_SLACK,
                                               limit=200)
@@ -111,6 +111,7 @@ class TwilioSms:
             created = candidate.date_created or candidate.date_sent
             if created is not None and created < since - RECONCILE_SLACK:
                 continue
-            if message.ack_code in (candidate.body or ""):
+            # The whole body, not only the code: a duty manager gets one message per recipient they are told about.
+            if message.ack_code in (candidate.body or "") and message.body.strip() in (candidate.body or ""):
                 return str(candidate.sid)
         return None

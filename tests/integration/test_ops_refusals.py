@@ -76,7 +76,8 @@ def production(tmp_path: Path) -> dict[str, str]:
     (mappings / "police-incidents.yaml").write_text(sample.replace("met-incidents", "police-incidents")
                                                     + "\n# this agency's own copy\n")
     return {"DRIVE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "DRIVE_NAME_HASH_KEY": KEY,
-            "DRIVE_ACK_LINK_SECRET": KEY + "-ack", "DRIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
+            "DRIVE_ACK_LINK_SECRET": KEY + "-ack", "DRIVE_DEAD_LETTER_KEY": KEY + "-dl",
+            "DRIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
             "DRIVE_AGENCIES_FILE": str(agencies), "DRIVE_FEED_MAPPINGS_DIR": str(mappings),
             "DRIVE_INTAKE_PORT": str(free_port()), "DRIVE_FILEDROP_METRICS_PORT": str(free_port())}
 

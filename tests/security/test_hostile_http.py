@@ -151,7 +151,7 @@ def test_another_agency_may_reuse_an_event_id(live: LiveIntake) -> None:
     assert live.post("breach", body_of(police), POLICE)[0] == 202
     assert live.post("breach", body_of(em), {"Authorization": f"Bearer {EM_KEY}", **JSON})[0] == 202
     assert live.post("breach", body_of(em), {"Authorization": f"Bearer {EM_KEY}", **JSON})[0] == 200
-    changed = {**police, "details": {**police["details"], "zone_ref": "ZONE-OTHER"}}
+    changed = {**police, "details": {**police["details"], "zone_ref": "ZONE-0002"}}
     assert live.post("breach", body_of(changed), POLICE)[0] == 409
     live.intake.flush()
     assert len(read_records(live.settings, "breach", 10, timeout=5)) == 2

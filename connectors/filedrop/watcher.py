@@ -163,6 +163,7 @@ class FileDrop:
         log.info("filedrop.started", root=str(self.root), agencies=self.agencies)
         while not stop.is_set():
             self.run_once()
+            self.intake.flush()  # also the journal's housekeeping (retention) when no file came
             stop.wait(self.poll_s)
 
     def mapping_for(self, agency: str, file_name: str) -> FeedMapping | None:

@@ -34,7 +34,7 @@ class Retention:
         """Prunes when due; (erased, deleted) or None when it was not yet time."""
         if time.monotonic() < self._next_prune:
             return None
-        self._next_prune = time.monotonic() + PRUNE_EVERY_S
+        self._next_prune = time.monotonic() + min(PRUNE_EVERY_S, self.keep.total_seconds() / 2)
         try:
             erased, deleted = journal.prune(now or datetime.now(UTC), self.keep, self.dedupe,
                                             excluding=[DEAD_LETTER_TOPIC])

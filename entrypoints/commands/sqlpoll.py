@@ -27,6 +27,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     poller.poll_all()
                 except sa.exc.SQLAlchemyError as exc:  # source down: try again next interval
                     log.error("sqlpoll.error", source=poller.source.name, error=type(exc).__name__)
+            for intake in {id(p.intake): p.intake for p in pollers}.values():
+                intake.flush()  # also the journal's housekeeping (retention) when no row came
             if args.once or stop.wait(settings.sqlpoll_interval_s):
                 break
     return 0

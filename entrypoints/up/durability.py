@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from connectors.intake.journal import Journal
+from connectors.intake.retention import Retention
 from connectors.intake.submit import build_intake
 from consumers.chronology.feed import group_id as chronology_group
 from consumers.delivery.service import dispatcher_group
@@ -94,8 +95,10 @@ class Durability:
         self.engine.dispose()
 
     def _run(self) -> None:
+        retention = Retention.of(self.settings)
         while not self._stop.wait(self.settings.embedded_checkpoint_s):
             try:
                 self.checkpoint()
             except Exception as exc:  # noqa: BLE001 - a missed checkpoint only means the next start re-seeds more
                 log.warning("up.checkpoint_failed", error=type(exc).__name__)
+            retention.maybe_prune(self.journal)

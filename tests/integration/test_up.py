@@ -26,9 +26,9 @@ PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRI
                  "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT")
 
 
-def _env(data_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+def _env(data_dir: Path, ports: dict[str, int], **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVE_")}
-    env.update({name: str(port) for name, port in ports.items()}, DRIVE_DATA_DIR=str(data_dir))
+    env.update({name: str(port) for name, port in ports.items()}, DRIVE_DATA_DIR=str(data_dir), **settings)
     return env
 
 
@@ -42,9 +42,10 @@ def _get(url: str) -> tuple[int, str]:
         return 0, ""
 
 
-def _start_up(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+def _start_up(data_dir: Path, ports: dict[str, int], **settings: str) -> subprocess.Popen[bytes]:
     out = open(data_dir.parent / f"up-{time.monotonic_ns()}.out", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([*DRIVE, "up"], env=_env(data_dir, ports), stdout=out, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([*DRIVE, "up"], env=_env(data_dir, ports, **settings), stdout=out,
+                               stderr=subprocess.STDOUT)
     ready = [f"http://127.0.0.1:{ports[name]}/readyz" for name in PORT_SETTINGS]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -178,3 +179,53 @@ def test_second_up_on_the_same_folder_is_refused_and_the_first_runs_on(tmp_path:
     assert all(re.search(rf"^  {name:<10} pid \d+ .* ready$", text, re.M) for name in
                ("intake", "webhooks", "worker", "dispatcher", "filedrop"))
     assert (data_dir / "up.lock").read_text() == ""
+
+
+def _journal(db: Path) -> dict[str, tuple[bool, bool]]:
+    """event_id -> (payload still held, covered), from the intake journal."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT event_id, value IS NOT NULL, covered_at IS NOT NULL FROM intake_journal").fetchall()
+    return {event_id: (bool(held), bool(covered)) for event_id, held, covered in rows}
+
+
+def test_a_crash_after_the_journal_forgot_keeps_conditions_and_forgets_strangers(tmp_path: Path) -> None:
+    """With a one-second journal retention the bail record and a record about a stranger are erased from the
+    journal once processed; `up` is then killed (no clean stop); after the restart a breach of the bail's
+    no-contact condition still alerts (state came back from the broker copy, not from the journal), and nothing
+    delivered before is delivered again."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ports = {name: free_port() for name in PORT_SETTINGS}
+    db = data_dir / "drive-alerts.db"
+    now = datetime.now(UTC)
+    story = {p.value["event_id"]: p for p in demo_data.agency_events(now)}
+    bail = story["demo-wm-bail-7781"]
+    stranger = demo_data.Post("bail", {**bail.value, "event_id": "up-test-stranger-1",
+                                       "person_ids": [{"scheme": "PNC", "value": "1999/0999999Z"}]}, "bail")
+    process = _start_up(data_dir, ports, DRIVE_JOURNAL_KEEP_S="1", DRIVE_EMBEDDED_CHECKPOINT_S="0.5")
+    try:
+        for post in [*demo_data.registry(now), bail, stranger]:
+            assert _post(ports["DRIVE_INTAKE_PORT"], post) == 202
+        _wait_for_rules(db, {"release.bail"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(_journal(db).get(e, (True, False))[0]
+                                                  for e in (bail.value["event_id"], stranger.value["event_id"])):
+            time.sleep(0.5)
+        journal = _journal(db)
+        assert journal[bail.value["event_id"]] == (False, True), "the bail record's payload was not erased"
+        assert journal[stranger.value["event_id"]] == (False, True), "the stranger's record was kept"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    sent_before = _outbox(data_dir)
+
+    process = _start_up(data_dir, ports)
+    try:
+        assert _post(ports["DRIVE_INTAKE_PORT"], _breach(datetime.now(UTC))) == 202
+        _wait_for_rules(db, {"breach.no_contact"})
+    finally:
+        assert _stop_up(process) == 0
+    sent = _outbox(data_dir)
+    keys = [(line["alert_id"], line["staff_id"], line["channel"]) for line in sent]
+    assert len(keys) == len(set(keys)), "a message was delivered twice"
+    assert sent[:len(sent_before)] == sent_before

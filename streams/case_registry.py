@@ -86,7 +86,7 @@ class RegistryReader(Service):
         """Reads the case topic as it grows; reaching the end offsets seen at start sets `ready`."""
         assert self._consumer is not None
         asked_at = time.time()
-        first_ends = await self._consumer.end_offsets(self._partitions)
+        first_ends = await self._ends()
         while not self.should_stop:
             batches = await self._consumer.getmany(timeout_ms=500)
             for records in batches.values():
@@ -105,7 +105,7 @@ class RegistryReader(Service):
         if consumer is None:
             return False
         asked_at = time.time()
-        ends = await consumer.end_offsets(self._partitions)
+        ends = await self._ends()
         deadline = time.monotonic() + timeout_s
         while not await self._reached(ends):
             if time.monotonic() >= deadline:
@@ -113,6 +113,13 @@ class RegistryReader(Service):
             await asyncio.sleep(0.01)
         self.caught_up_at = max(self.caught_up_at, asked_at)
         return True
+
+    async def _ends(self) -> dict[TopicPartition, int]:
+        """The case partitions' end offsets: the listed ones, or the high watermark this reader's own fetches saw
+        when that is further (Tansu lists the start of a partition's last batch + 1)."""
+        assert self._consumer is not None
+        listed = await self._consumer.end_offsets(self._partitions)
+        return {tp: max(end, self._consumer.highwater(tp) or 0) for tp, end in listed.items()}
 
     async def _reached(self, ends: dict[TopicPartition, int]) -> bool:
         """True when the read position of every partition is at or past the given end offset."""

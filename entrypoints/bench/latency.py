@@ -37,21 +37,22 @@ ALERTING = [(t, e, w) for t, e, w in EVENT_MIX if e in {"DOMESTIC_INCIDENT", "CU
 
 @dataclass(frozen=True)
 class RateLatency:
-    """Latencies (ms) of the events offered at one rate that led to an SMS."""
+    """Latencies (ms) of the events offered at one rate that led to an SMS (None when none did)."""
 
     offered_per_s: int
     achieved_per_s: float
     events: int
     measured: int
-    p50: float
-    p95: float
-    p99: float
+    no_sms_by_design: int  # accepted events the rules answer with no SMS (e.g. a grouped EM zone entry)
+    p50: float | None
+    p95: float | None
+    p99: float | None
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of values; 0 for none."""
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank) of values; None for none."""
     if not values:
-        return 0.0
+        return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
@@ -95,13 +96,16 @@ def child(command: str, env: dict[str, str], ready_word: str) -> Iterator[subpro
             proc.wait(5)
 
 
-def offer(intake: object, rate: int, seconds: float, subjects: int, seed: int) -> tuple[dict[str, float], float]:
-    """Submits alerting events at `rate`/s for `seconds`; event id -> perf_counter() when accepted; achieved rate."""
+def offer(intake: object, rate: int, seconds: float, subjects: int, seed: int,
+          raises_sms: Callable[[str, dict], bool]) -> tuple[dict[str, float], int, float]:
+    """Submits alerting events at `rate`/s for `seconds`: (event id -> perf_counter() when accepted, for the events
+    the rules answer with an SMS; how many accepted events get none by design; the achieved rate)."""
 
     rng, now = random.Random(seed), datetime.now(UTC)
     origin = Origin("bench", None, "bench")
     weights = [w for *_, w in ALERTING]
     accepted: dict[str, float] = {}
+    silent = 0
     total = max(1, int(rate * seconds))
     start = time.perf_counter()
     for n in range(total):
@@ -111,8 +115,12 @@ def offer(intake: object, rate: int, seconds: float, subjects: int, seed: int) -
         topic, event_type, _ = rng.choices(ALERTING, weights=weights)[0]
         record = agency_record(rng.randrange(subjects), event_type, now, rng)
         if intake.submit(topic, record, origin).status == "accepted":  # type: ignore[attr-defined]
-            accepted[record["event_id"]] = time.perf_counter()
-    return accepted, total / (time.perf_counter() - start)
+            at = time.perf_counter()
+            if raises_sms(topic, record):
+                accepted[record["event_id"]] = at
+            else:
+                silent += 1
+    return accepted, silent, total / (time.perf_counter() - start)
 
 
 def wait_settled(engine: object, sink: SmsSink, accepted: dict[str, float], settle_s: float = SETTLE_S) -> dict[str, float]:
@@ -145,13 +153,19 @@ def first_sms_by_event(engine: object, sink: SmsSink) -> dict[str, float]:
 
 
 def measure_rate(intake: object, engine: object, sink: SmsSink, rate: int, seconds: float, subjects: int,
-                 progress: Callable[[str], None], settle_s: float = SETTLE_S) -> RateLatency:
+                 progress: Callable[[str], None], settle_s: float, raises_sms: Callable[[str, dict], bool],
+                 seed: int | None = None) -> RateLatency:
     """Offers one rate, waits for delivery to settle, and reads the latencies."""
-    accepted, achieved = offer(intake, rate, seconds, subjects, seed=rate)
+    accepted, silent, achieved = offer(intake, rate, seconds, subjects, rate if seed is None else seed, raises_sms)
     first = wait_settled(engine, sink, accepted, settle_s)
     values = [(first[e] - t) * 1000 for e, t in accepted.items() if e in first]
-    result = RateLatency(rate, achieved, len(accepted), len(values), percentile(values, 50), percentile(values, 95),
-                         percentile(values, 99))
-    progress(f"  {rate:>5}/s offered ({achieved:,.0f}/s achieved): {result.measured}/{result.events} events led to "
-             f"an SMS; p50 {result.p50:.0f} ms  p95 {result.p95:.0f} ms  p99 {result.p99:.0f} ms")
+    result = RateLatency(rate, achieved, len(accepted) + silent, len(values), silent, percentile(values, 50),
+                         percentile(values, 95), percentile(values, 99))
+    progress(f"  {rate:>5}/s offered ({achieved:,.0f}/s achieved): {result.measured} of {len(accepted)} events "
+             f"expected to send an SMS did ({silent} raise none by design); p50 {_ms(result.p50)}  "
+             f"p95 {_ms(result.p95)}  p99 {_ms(result.p99)}")
     return result
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"

@@ -1,21 +1,25 @@
-"""Pipeline throughput: a backlog on the agency topics through one in-process streams worker to the alert topic."""
+"""Pipeline throughput: a backlog of agency events through one `drive-alerts worker` process to the alert topic.
+
+The registry (staff and one case snapshot per subject) is produced and fully handled first, outside the timed
+window; then the agency events are produced and the window runs from the worker's first resolved agency record to
+the moment every record it forwarded has been correlated.
+"""
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoints.bench.data import Encoded
+from entrypoints.bench.worker_child import WorkerChild, worker_child
 from runtime.kafka import make_producer
 from runtime.settings import Settings
 from schemas.subject_events import SUBJECT_EVENTS
-from streams.app import AGENCY_TOPICS, create_app
-from streams.metrics import ALERTS
-from streams.worker import start_worker, stop_worker
+from streams.app import AGENCY_TOPICS
 
 STALL_S = 120.0  # no progress for this long: the run is reported as stuck
+POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class BacklogResult:
     events: int
     seconds: float
     produce_seconds: float
-    alerts: int
+    subjects: int
+    rss_mb: float  # the worker process's resident memory at the end
 
     @property
     def events_per_s(self) -> float:
@@ -46,49 +51,40 @@ def produce(settings: Settings, records: Sequence[Encoded], **overrides: object)
         producer.close()
 
 
-def _done(app: object, events: int) -> tuple[int, int, int, bool]:
-
-    resolved = sum(app.processed[t] for t in AGENCY_TOPICS)  # type: ignore[attr-defined]
-    correlated = app.processed[SUBJECT_EVENTS]  # type: ignore[attr-defined]
-    forwarded = sum(app.forwarded.values())  # type: ignore[attr-defined]
-    return resolved, correlated, forwarded, resolved >= events and correlated >= forwarded
-
-
-async def run_backlog(settings: Settings, workdir: Path, registry: Sequence[Encoded], events: Sequence[Encoded],
-                      progress: Callable[[str], None]) -> BacklogResult:
-    """Produces the registry and the backlog first, then runs one worker until it has handled every event."""
-
-    await asyncio.to_thread(produce, settings, registry)
-    produce_s = await asyncio.to_thread(produce, settings, events)
-    progress(f"backlog of {len(events):,} events produced in {produce_s:.1f} s; starting the worker")
-    alerts_before = _alert_count(ALERTS)
-    app = create_app(settings, datadir=workdir / f"worker-{len(events)}")
-    worker = await start_worker(app)
-    try:
-        first = last_report = None
-        last_seen, last_change = -1, time.perf_counter()
-        while True:
-            await asyncio.sleep(0.05)
-            now = time.perf_counter()
-            resolved, correlated, forwarded, finished = _done(app, len(events))
-            if resolved and first is None:
-                first = now
-            if resolved + correlated != last_seen:
-                last_seen, last_change = resolved + correlated, now
-            if finished:
-                break
-            if now - last_change > STALL_S:
-                raise RuntimeError(f"worker stalled at {resolved} of {len(events)} events")
-            if last_report is None or now - last_report >= 5:
-                last_report = now
-                rate = resolved / (now - first) if first and now > first else 0.0
-                progress(f"  resolved {resolved:,} / {len(events):,} ({rate:,.0f}/s); correlated {correlated:,} / "
-                         f"{forwarded:,} forwarded")
-        seconds = time.perf_counter() - (first or time.perf_counter())
-    finally:
-        await stop_worker(worker)
-    return BacklogResult(len(events), seconds, produce_s, _alert_count(ALERTS) - alerts_before)
+def run_backlog(settings: Settings, workdir: Path, registry: Sequence[Encoded], events: Sequence[Encoded],
+                progress: Callable[[str], None], subjects: int) -> BacklogResult:
+    """The registry handled first (untimed), then the agency events through the same worker (timed)."""
+    produce(settings, registry)
+    with worker_child(settings, workdir / f"worker-{subjects}-{len(events)}") as worker:
+        _wait_for(worker, lambda records, forwarded: records.get("case", 0) >= len(registry)
+                  and records.get(SUBJECT_EVENTS, 0) >= forwarded, "the registry", progress)
+        before, _ = worker.counters()
+        base = sum(before.get(t, 0) for t in AGENCY_TOPICS)
+        progress(f"  registry of {subjects:,} subjects handled; producing {len(events):,} agency events")
+        produce_s = produce(settings, events)
+        first = _wait_for(worker, lambda records, _f: sum(records.get(t, 0) for t in AGENCY_TOPICS) > base,
+                          "the first agency record", progress)
+        done = _wait_for(worker, lambda records, forwarded: sum(records.get(t, 0) for t in AGENCY_TOPICS)
+                         >= base + len(events) and records.get(SUBJECT_EVENTS, 0) >= forwarded,
+                         "the backlog", progress)
+        return BacklogResult(len(events), done - first, produce_s, subjects, worker.rss_mb())
 
 
-def _alert_count(counter: object) -> int:
-    return int(sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total")))  # type: ignore[attr-defined]
+def _wait_for(worker: WorkerChild, finished: Callable[[dict[str, int], int], bool], what: str,
+              progress: Callable[[str], None]) -> float:
+    """Polls the worker's counters until `finished`; the perf_counter() when it was first seen."""
+    last_total, last_change, last_report = -1, time.perf_counter(), time.perf_counter()
+    while True:
+        records, forwarded = worker.counters()
+        now = time.perf_counter()
+        if finished(records, forwarded):
+            return now
+        total = sum(records.values())
+        if total != last_total:
+            last_total, last_change = total, now
+        if now - last_change > STALL_S:
+            raise RuntimeError(f"the worker stalled waiting for {what} ({records}, {forwarded} forwarded)")
+        if now - last_report >= 10:
+            last_report = now
+            progress(f"  ... {what}: {records}, {forwarded:,} forwarded")
+        time.sleep(POLL_S)

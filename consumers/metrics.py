@@ -57,18 +57,36 @@ def observe_delivery(session: Session, channel: str, raised_at: datetime, trigge
         return
 
 
+def observe_deliveries(session: Session, sent: list[tuple[str, datetime, str]], sent_at: datetime) -> None:
+    """observe_delivery for a batch of (channel, raised_at, trigger ids JSON), with one journal query for all."""
+    try:
+        triggers = [json.loads(ids or "[]") for _, _, ids in sent]
+        accepted = _accepted(session, {e for ids in triggers for e in ids})
+        for (channel, raised_at, _), ids in zip(sent, triggers, strict=True):
+            RAISED_TO_SENT.labels(channel=channel).observe(max(0.0, (sent_at - raised_at).total_seconds()))
+            times = [accepted[e] for e in ids if e in accepted]
+            if times:
+                observe_end_to_end(channel, max(times), sent_at)
+    except Exception:  # noqa: BLE001 - a metric must never disturb a delivery already recorded
+        return
+
+
 def accepted_at(session: Session, event_ids: list[str]) -> datetime | None:
     """When the intake accepted the latest of these events (None: not journaled here, e.g. a separate database)."""
+    times = _accepted(session, set(event_ids)).values()
+    return max(times) if times else None
+
+
+def _accepted(session: Session, event_ids: set[str]) -> dict[str, datetime]:
+    """event id -> when the intake journal received it (nothing when the journal is not in this database)."""
     if not event_ids:
-        return None
-    query = sa.text("SELECT MAX(received_at) FROM intake_journal WHERE event_id IN :ids").bindparams(
-        sa.bindparam("ids", expanding=True))
+        return {}
+    query = sa.text("SELECT event_id, MAX(received_at) FROM intake_journal WHERE event_id IN :ids "
+                    "GROUP BY event_id").bindparams(sa.bindparam("ids", expanding=True))
     try:
         with session.begin_nested():
-            value = session.execute(query, {"ids": event_ids}).scalar()
+            rows = session.execute(query, {"ids": sorted(event_ids)}).all()
     except sa.exc.SQLAlchemyError:
-        return None
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return as_utc(moment)
+        return {}
+    return {event_id: as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+            for event_id, value in rows if value is not None}

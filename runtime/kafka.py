@@ -153,6 +153,8 @@ def consumer_config(settings: Settings, group_id: str | None = None, **overrides
             "max_poll_interval_ms": settings.embedded_consumer_max_poll_interval_ms,
             "session_timeout_ms": settings.embedded_consumer_session_timeout_ms,
             "heartbeat_interval_ms": settings.embedded_consumer_heartbeat_interval_ms,
+            # Tansu holds a fetch for its whole wait: a group consumer's latency floor (kafka-python waits 500 ms)
+            "fetch_max_wait_ms": settings.embedded_live_fetch_max_wait_ms,
         })
     config.update(overrides)
     return config

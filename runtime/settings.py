@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     embedded_consumer_session_timeout_ms: int = Field(6000, description="Embedded profile: kafka-python consumers' session_timeout_ms; Tansu holds a group join for about half of it.")
     embedded_consumer_heartbeat_interval_ms: int = Field(2000, description="Embedded profile: kafka-python consumers' heartbeat_interval_ms (a third of the session timeout).")
     embedded_profile: bool | None = Field(None, description="Turn on the Tansu workarounds (BROKER-NOTES.md); default: on exactly when the embedded broker is used.")
+    embedded_live_fetch_max_wait_ms: int = Field(25, ge=5, description="Embedded profile: fetch wait (ms) of the streams and the dispatcher outside table recovery; Tansu holds each fetch this long, so it is the latency floor of every hop (recovery keeps DRIVE_STREAM_FETCH_MAX_WAIT_MS).")
     embedded_checkpoint_s: float = Field(1.0, gt=0, description="Embedded profile: how often `up` copies what the memory-only broker must keep across a restart (compacted topics, uncommitted tails, group offsets) to data_dir/broker-copy.db.")
     embedded_broker_port: int = Field(0, description="Port of the embedded broker; 0 picks a free loopback port.")
     production: bool | None = Field(None, description="Production safety checks at start (refuse development secrets and placeholders, the development agencies file, the sample feed mappings); default: on exactly when an external Kafka is used without the embedded profile.")

@@ -80,6 +80,7 @@ class StreamsApp(faust.App):
     def __init__(self, settings: Settings, *, fetch_max_wait_ms: int, output: StreamOutput | None = None,
                  **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms  # read by streams.transport when the consumer is built
+        self.live_fetch_max_wait_ms = live_fetch_max_wait(settings)  # and once table recovery is over
         super().__init__(app_id(settings), **kwargs)
         self.settings = settings
         self.codec = codec_for(settings)
@@ -187,6 +188,14 @@ def faust_options(settings: Settings, datadir: Path) -> dict[str, Any]:
             "broker_rebalance_timeout": 5, "broker_session_timeout": 10, "broker_heartbeat_interval": 1,
         })
     return options
+
+
+def live_fetch_max_wait(settings: Settings) -> int:
+    """The streams' fetch wait outside table recovery: shorter in the embedded profile (Tansu holds every fetch for
+    its whole wait, a latency floor on each hop); a real broker answers as soon as data is there."""
+    if settings.embedded_workarounds:
+        return min(settings.embedded_live_fetch_max_wait_ms, settings.stream_fetch_max_wait_ms)
+    return settings.stream_fetch_max_wait_ms
 
 
 def table_store(settings: Settings) -> str:

@@ -30,6 +30,12 @@ class FetchWaitConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
 
+    def set_fetch_max_wait(self, ms: int) -> None:
+        """The wait of the running consumer's next fetches (read per fetch request by aiokafka's Fetcher)."""
+        fetcher = getattr(self._ensure_consumer(), "_fetcher", None)
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = ms
+
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         """End offsets for table recovery; in the embedded profile corrected by a fetch, because Tansu lists the
         start of a partition's last batch + 1 and recovery would stop short of the changelog's last updates."""
@@ -79,7 +85,9 @@ class FetchWaitConsumer(faust_aiokafka.Consumer):
             self._held.update(streams)
 
     def resume_flow(self) -> None:
-        """Resumes the held stream partitions that are still assigned, then the flow."""
+        """Resumes the held stream partitions that are still assigned, then the flow; recovery is over, so fetches
+        wait the live wait (embedded profile: Tansu holds each fetch for all of it, which bounds latency)."""
+        self._thread.set_fetch_max_wait(self.app.live_fetch_max_wait_ms)
         if self._held:
             super().resume_partitions(self._held & set(self.assignment()))
             self._held.clear()
@@ -91,8 +99,10 @@ class FetchWaitConsumer(faust_aiokafka.Consumer):
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
-        """A new assignment starts with every partition paused: nothing stays held."""
+        """A new assignment starts with every partition paused: nothing stays held; table recovery follows, with the
+        longer wait (at ~20 ms Tansu answered a large changelog partition one record per fetch)."""
         self._held.clear()
+        self._thread.set_fetch_max_wait(self.app.fetch_max_wait_ms)
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def _drain_messages(self, fetcher: Any) -> None:

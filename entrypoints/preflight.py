@@ -24,7 +24,7 @@ from connectors.http import agencies as agencies_module
 from connectors.http.agencies import DEV_AGENCIES_RESOURCE, Agency, load_agencies
 from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings
 from runtime.embedded_broker import HOST as BROKER_HOST
-from runtime.safety import Refusal, env_name, secret_refusals, unknown_variables
+from runtime.safety import Refusal, env_name, secret_refusals, unknown_variables, weak_shared_secrets
 from runtime.settings import Settings
 
 AGENCIES, MAPPINGS = "agencies", "mappings"
@@ -209,14 +209,14 @@ def production_refusals(settings: Settings, needs: frozenset[str]) -> list[Refus
     """Development secrets and placeholders always; the development agencies and sample mappings where read."""
     refusals = secret_refusals(settings)
     if AGENCIES in needs:
-        refusals += development_agencies(settings)
+        refusals += agencies_in_production(settings)
     if MAPPINGS in needs:
         refusals += sample_mappings(settings)
     return refusals
 
 
-def development_agencies(settings: Settings) -> list[Refusal]:
-    """The built-in development agencies, their file, or any of their published API keys."""
+def agencies_in_production(settings: Settings) -> list[Refusal]:
+    """The built-in development agencies, their file, any of their published API keys, or a weak HMAC secret."""
     name = env_name("agencies_file")
     dev = resources.files("connectors.http") / DEV_AGENCIES_RESOURCE
     if settings.agencies_file is None:
@@ -232,7 +232,9 @@ def development_agencies(settings: Settings) -> list[Refusal]:
     published = {key.sha256 for agency in _quietly_load(dev.read_text("utf-8")) for key in agency.api_keys}
     return [Refusal(f"{name} ({path})", f"gives agency {agency.id} a development API key (key id {key.key_id})",
                     "issue the agency a new key and put its sha256 in the file")
-            for agency in agencies for key in agency.api_keys if key.sha256 in published]
+            for agency in agencies for key in agency.api_keys if key.sha256 in published] + weak_shared_secrets(
+        (secret.secret_env, f"agency {agency.id}, key {secret.key_id}") for agency in agencies
+        for secret in agency.hmac_secrets)
 
 
 def sample_mappings(settings: Settings) -> list[Refusal]:

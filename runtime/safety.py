@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -57,6 +58,23 @@ def secret_refusals(settings: Settings) -> list[Refusal]:
         if PLACEHOLDER in _text(value).lower():
             refusals.append(Refusal(env_name(field), "still holds a CHANGE-ME placeholder",
                                     "replace it with the real value (from your secret store)"))
+    return refusals
+
+
+def weak_shared_secrets(named: Iterable[tuple[str, str]], env: Mapping[str, str] = os.environ) -> list[Refusal]:
+    """Secrets shared with others (an agency's HMAC key: variable, whose) that are set but still a placeholder or
+    too short; an unset one only disables that key. Never the value itself."""
+    refusals = []
+    for variable, whose in named:
+        value = env.get(variable, "")
+        if not value:
+            continue
+        if PLACEHOLDER in value.lower():
+            refusals.append(Refusal(variable, f"({whose}) still holds a CHANGE-ME placeholder",
+                                    "replace it with the secret shared with them (from your secret store)"))
+        elif len(value) < MIN_KEY_LENGTH:
+            refusals.append(Refusal(variable, f"({whose}) is only {len(value)} characters long",
+                                    f"share a random secret of {MIN_KEY_LENGTH}+ characters with them ({NEW_KEY_HINT})"))
     return refusals
 
 

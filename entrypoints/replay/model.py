@@ -57,7 +57,8 @@ class EngineReplay:
         self.clock = SimulatedClock()
         self.index = IdentityIndex()
         self.states: dict[str, SubjectState] = {}
-        self._journal: dict[str, tuple[str, bytes]] = {}  # event_id -> (topic, content): the intake's dedupe
+        # (agency, event_id) -> (topic, content): the intake's dedupe (each agency numbers its own events)
+        self._journal: dict[tuple[str, str], tuple[str, bytes]] = {}
 
     @classmethod
     def for_settings(cls, settings: Settings) -> EngineReplay:
@@ -116,10 +117,11 @@ class EngineReplay:
         except Refused as refused:
             return Refusal(step.line, "rejected", refused.errors)
         content = (step.topic, canonical_json(datum))
-        known = self._journal.get(datum["event_id"])
+        key = (datum["source"]["agency"], datum["event_id"])
+        known = self._journal.get(key)
         if known is not None:
             if known != content:
                 return Refusal(step.line, "conflict", (FieldError("event_id", "already used by a different record"),))
             return Refusal(step.line, "duplicate")
-        self._journal[datum["event_id"]] = content
+        self._journal[key] = content
         return event_from_datum(step.topic, datum)

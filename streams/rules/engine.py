@@ -18,7 +18,7 @@ Time and order (also in the README, "Time, order and duplicates"):
 - EM zone and signal events of one device and zone within flap_window (event time) of the group's last event are
   grouped: no new alert, no new escalation count; a new alert only after the window passes quietly.
 - An event older than state_retention (occurred_at < now - state_retention) updates the state but raises nothing.
-- Dedupe: an event id already seen changes nothing; an alert id (sha256 of rule, subject, sorted triggers) already
+- Dedupe: an event already seen (by its agency and event id: each agency numbers its own) changes nothing; an alert id (sha256 of rule, subject, sorted triggers) already
   raised is not raised again, and downstream the same id makes a replayed alert a no-op.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ TRIGGERS = collect()  # event type -> the checks its rule modules declared (@tri
 def apply(state: SubjectState, event: Event, now: datetime,
           config: RuleConfig = DEFAULT_CONFIG) -> tuple[SubjectState, list[Alert]]:
     """The subject's state after the event, and the alerts it raises (a seen event changes nothing)."""
-    seen = short_id(event.event_id)
+    seen = short_id(f"{event.source.agency}/{event.event_id}")
     if seen in state.seen_events:
         return state, []
     state = state.evolve(seen_events=_bounded(state.seen_events, seen, config.seen_ids_max))

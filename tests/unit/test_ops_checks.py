@@ -88,6 +88,30 @@ def test_secret_refusals_name_the_setting_never_the_value() -> None:
     assert DEV_NAME_HASH_KEY != DEV_ACK_LINK_SECRET
 
 
+def test_weak_agency_hmac_secrets_are_refused_in_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agency's HMAC secret set to a placeholder or a short value is refused (named, never shown); a strong one and
+    an unset one (that key is simply off) are not."""
+    agencies = tmp_path / "agencies.yaml"
+    agencies.write_text("agencies:\n  - id: police.wm\n    topics: [incident]\n    hmac_secrets:\n"
+                        "      - {id: wm-1, secret_env: DRIVE_AGENCY_WM_HMAC}\n      - {id: wm-2, secret_env: DRIVE_AGENCY_WM_HMAC2}\n"
+                        "      - {id: wm-3, secret_env: DRIVE_AGENCY_WM_HMAC3}\n", "utf-8")
+    monkeypatch.setenv("DRIVE_AGENCY_WM_HMAC", "CHANGE-ME-police-secret-0000000000000")
+    monkeypatch.setenv("DRIVE_AGENCY_WM_HMAC2", "Zq8-short")
+    monkeypatch.delenv("DRIVE_AGENCY_WM_HMAC3", raising=False)
+    settings = Settings(name_hash_key=GOOD_KEY, ack_link_secret=GOOD_KEY, dead_letter_key=GOOD_KEY,
+                        agencies_file=str(agencies))
+    lines = [r.line() for r in preflight.production_refusals(settings, frozenset({preflight.AGENCIES}))]
+    assert lines == [
+        "DRIVE_AGENCY_WM_HMAC (agency police.wm, key wm-1) still holds a CHANGE-ME placeholder: replace it with the "
+        "secret shared with them (from your secret store)",
+        lines[1]]
+    assert lines[1].startswith("DRIVE_AGENCY_WM_HMAC2 (agency police.wm, key wm-2) is only 9 characters long: share a ")
+    assert not any("Zq8" in line or "police-secret" in line for line in lines)
+    monkeypatch.setenv("DRIVE_AGENCY_WM_HMAC2", "k" * 40)
+    monkeypatch.setenv("DRIVE_AGENCY_WM_HMAC", "k" * 40)
+    assert preflight.production_refusals(settings, frozenset({preflight.AGENCIES})) == []
+
+
 def test_unknown_variables_are_named_with_the_likely_setting() -> None:
     environ = {"DRIVE_INTAKE_PROT": "1", "DRIVE_LOG_LEVEL": "INFO", "DRIVE_TEST_KAFKA_BOOTSTRAP": "x",
                "DRIVE_AGENCY_POLICE_HMAC": "s", "DRIVE_SQLPOLL_MET_URL": "u", "PATH": "/bin"}

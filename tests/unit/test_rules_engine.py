@@ -1,8 +1,10 @@
 """The engine: dedupe, flapping, late records, grace expiry, stale events, custody order, registry gating."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+from schemas.shared import Source
 from schemas.details import Arrest, CustodyRelease, EmSignalLoss, EmZoneExit
 from schemas.enums import (
     BreachEventType,
@@ -57,6 +59,17 @@ def test_a_redelivered_event_leaves_the_state_unchanged():
     state, _ = run(subject(), e)
     again, _ = apply(state, e, T0 + HOUR, CONFIG)
     assert again == state
+
+
+def test_another_agencys_event_with_the_same_id_is_not_a_repeat():
+    """Each agency numbers its own events: a court order and a police breach report that happen to share an id
+    are two events (the intake accepts both), so the breach of the order's no-contact condition still alerts."""
+    court = Source(agency="court-bham", system="hmcts-cp")
+    the_order = replace(order(condition("C1", NC, person="VIC-A1")), event_id="SHARED-1", source=court)
+    report = replace(breach_report(NC, condition_id="C1"), event_id="SHARED-1")
+    state, _ = run(subject(), the_order)
+    _, alerts = apply(state, report, T0 + HOUR, CONFIG)
+    assert "breach.no_contact" in rules(alerts)
 
 
 def test_alert_ids_are_deterministic():

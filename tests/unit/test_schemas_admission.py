@@ -44,3 +44,16 @@ def test_the_replay_oracle_refuses_what_the_door_refuses_with_the_same_errors():
     assert result.refusal is not None and result.refusal.errors == _refused("incident", record).errors
     assert oracle.run(Publish(line=4, topic="incident", value="x")).refusal.errors == (
         FieldError("", "must be a JSON object"),)
+
+
+def test_the_replay_oracle_dedupes_by_agency_and_event_id_like_the_intake():
+    """The same record again is a duplicate, a different one under its id a conflict — but another agency's record
+    with the same id is its own record (each agency numbers its own), as the intake's journal has it."""
+    oracle = EngineReplay("key")
+    police = sample("incident", "ARREST", event_id="SHARED-7")
+    court = sample("court", "HEARING_LISTED", event_id="SHARED-7", source__agency="court.demo")
+    assert oracle.run(Publish(line=1, topic="incident", value=police)).refusal is None
+    assert oracle.run(Publish(line=2, topic="court", value=court)).refusal is None
+    assert oracle.run(Publish(line=3, topic="incident", value=police)).refusal.status == "duplicate"
+    changed = {**police, "person_ids": [{"scheme": "PNC", "value": "2001/0000001A"}]}
+    assert oracle.run(Publish(line=4, topic="incident", value=changed)).refusal.status == "conflict"

@@ -31,7 +31,7 @@ AGENCIES, MAPPINGS = "agencies", "mappings"
 # What each process-starting command reads; production refuses development secrets for every one of them.
 SERVICES: dict[str, frozenset[str]] = {
     "intake": frozenset({AGENCIES}), "filedrop": frozenset({MAPPINGS}), "sqlpoll": frozenset({MAPPINGS}),
-    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(),
+    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(), "web": frozenset(),
     "dead-letters": frozenset({MAPPINGS}), "up": frozenset({AGENCIES, MAPPINGS}),
 }
 # No production checks: read-only tools, those that always run on their own embedded broker (demo, bench), and
@@ -44,9 +44,11 @@ LISTENS: dict[str, tuple[tuple[str, str], ...]] = {
     "intake": (("intake_host", "intake_port"),), "webhooks": (("webhooks_host", "webhooks_port"),),
     "worker": (("metrics_host", "worker_metrics_port"),), "dispatcher": (("metrics_host", "dispatcher_metrics_port"),),
     "filedrop": (("metrics_host", "filedrop_metrics_port"),), "sqlpoll": (("metrics_host", "sqlpoll_metrics_port"),),
+    "web": (("web_host", "web_port"),),
 }
 IN_PRODUCTION = "refusing to start in production"
-USES_KAFKA = frozenset({*SERVICES} - {"dead-letters"}) | {"topics", "replay"}
+USES_KAFKA = frozenset({*SERVICES} - {"dead-letters", "web"}) | {"topics", "replay"}  # the web app: the ledger only
+WITH_WEB = frozenset({"web", "up"})
 KAFKA_PROBE_S = 10.0  # how long the brokers may take to accept a connection before the process gives up
 
 
@@ -78,8 +80,14 @@ def check(command: str, args: argparse.Namespace, settings: Settings, environ: M
         referenced += names
     if not getattr(args, "once", False):
         verdict.errors += [r.line() for r in port_refusals(settings, _listens(command, settings))]
+    if command in WITH_WEB:
+        verdict.errors += [r.line() for r in sign_in_refusals(settings)]
     if command in SERVICES and settings.is_production:
         verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in production_refusals(settings, needs)]
+        if command in WITH_WEB and not settings.uses_oidc:
+            verdict.errors.append(f"{IN_PRODUCTION}: {env_name('oidc_issuer')} is unset, so staff would sign in to "
+                                  "the web app with one-time codes: set DRIVE_OIDC_ISSUER, DRIVE_OIDC_CLIENT_ID and "
+                                  "DRIVE_OIDC_CLIENT_SECRET to your identity provider's")
     if not verdict.errors and command in USES_KAFKA and settings.kafka_bootstrap:
         verdict.unreachable = unreachable_kafka(settings)
     elif command in SERVICES and settings.production is False and not settings.uses_embedded_broker:
@@ -203,6 +211,19 @@ def _bind_problem(host: str, port: int) -> int | None:
         except OSError as exc:
             return exc.errno or errno.EADDRINUSE
     return None
+
+
+def sign_in_refusals(settings: Settings) -> list[Refusal]:
+    """OpenID Connect asked for, or an issuer given, without what the flow needs."""
+    if not settings.uses_oidc:
+        return []
+    missing = [env_name(f) for f in ("oidc_issuer", "oidc_client_id") if not getattr(settings, f)]
+    refusals = [Refusal(name, "is unset, but the web app signs staff in with OpenID Connect",
+                        "set it to what your identity provider registered for this app") for name in missing]
+    if "openid" not in settings.oidc_scopes.split():
+        refusals.append(Refusal(env_name("oidc_scopes"), "does not ask for the openid scope",
+                                'include "openid", e.g. "openid email profile"'))
+    return refusals
 
 
 def production_refusals(settings: Settings, needs: frozenset[str]) -> list[Refusal]:

@@ -7,14 +7,20 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from runtime.settings import DEV_ACK_LINK_SECRET, DEV_DEAD_LETTER_KEY, DEV_NAME_HASH_KEY, Settings
+from runtime.settings import (
+    DEV_ACK_LINK_SECRET,
+    DEV_DEAD_LETTER_KEY,
+    DEV_NAME_HASH_KEY,
+    DEV_WEB_SESSION_SECRET,
+    Settings,
+)
 
 PREFIX = "DRIVE_"
 PLACEHOLDER = "change-me"  # the marker of every template value (.env.example, secret.example.yaml)
 MIN_KEY_LENGTH = 32
 # Keys this program owns: a public default is a known key, and a short one is guessable.
 OWN_KEYS = {"name_hash_key": DEV_NAME_HASH_KEY, "ack_link_secret": DEV_ACK_LINK_SECRET,
-            "dead_letter_key": DEV_DEAD_LETTER_KEY}
+            "dead_letter_key": DEV_DEAD_LETTER_KEY, "web_session_secret": DEV_WEB_SESSION_SECRET}
 NEW_KEY_HINT = 'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # DRIVE_TEST_* belong to the test suite (external Kafka / PostgreSQL for the tests), not to a process.
 RESERVED_PREFIXES = ("DRIVE_TEST_",)

@@ -76,15 +76,16 @@ def test_production_is_an_external_kafka_unless_said_otherwise(values: dict[str,
 
 def test_secret_refusals_name_the_setting_never_the_value() -> None:
     assert [r.setting for r in secret_refusals(Settings())] == ["DRIVE_NAME_HASH_KEY", "DRIVE_ACK_LINK_SECRET",
-                                                                 "DRIVE_DEAD_LETTER_KEY"]
+                                                                 "DRIVE_DEAD_LETTER_KEY", "DRIVE_WEB_SESSION_SECRET"]
     settings = Settings(name_hash_key=GOOD_KEY, ack_link_secret=SecretStr("short-Zq8"), dead_letter_key=GOOD_KEY,
+                        web_session_secret=GOOD_KEY,
                         database_url="postgresql+psycopg://drive:CHANGE-ME-pw@db/drive")
     lines = [r.line() for r in secret_refusals(settings)]
     assert lines[0].startswith("DRIVE_ACK_LINK_SECRET is only 9 characters long: use a random secret of 32+")
     assert lines[1].startswith("DRIVE_DATABASE_URL still holds a CHANGE-ME placeholder")
     assert not any("Zq8" in line or "CHANGE-ME-pw" in line for line in lines)
     assert secret_refusals(Settings(name_hash_key=GOOD_KEY, ack_link_secret=SecretStr("y" * 32),
-                                    dead_letter_key=GOOD_KEY)) == []
+                                    dead_letter_key=GOOD_KEY, web_session_secret=GOOD_KEY)) == []
     assert DEV_NAME_HASH_KEY != DEV_ACK_LINK_SECRET
 
 

@@ -24,7 +24,14 @@ from connectors.http import agencies as agencies_module
 from connectors.http.agencies import DEV_AGENCIES_RESOURCE, Agency, load_agencies
 from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings
 from runtime.embedded_broker import HOST as BROKER_HOST
-from runtime.safety import Refusal, env_name, secret_refusals, unknown_variables
+from runtime.safety import (
+    Refusal,
+    env_name,
+    secret_refusals,
+    unknown_variables,
+    web_production_refusals,
+    web_sign_in_refusals,
+)
 from runtime.settings import Settings
 
 AGENCIES, MAPPINGS = "agencies", "mappings"
@@ -81,13 +88,11 @@ def check(command: str, args: argparse.Namespace, settings: Settings, environ: M
     if not getattr(args, "once", False):
         verdict.errors += [r.line() for r in port_refusals(settings, _listens(command, settings))]
     if command in WITH_WEB:
-        verdict.errors += [r.line() for r in sign_in_refusals(settings)]
+        verdict.errors += [r.line() for r in web_sign_in_refusals(settings)]
     if command in SERVICES and settings.is_production:
         verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in production_refusals(settings, needs)]
-        if command in WITH_WEB and not settings.uses_oidc:
-            verdict.errors.append(f"{IN_PRODUCTION}: {env_name('oidc_issuer')} is unset, so staff would sign in to "
-                                  "the web app with one-time codes: set DRIVE_OIDC_ISSUER, DRIVE_OIDC_CLIENT_ID and "
-                                  "DRIVE_OIDC_CLIENT_SECRET to your identity provider's")
+        if command in WITH_WEB:
+            verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in web_production_refusals(settings)]
     if not verdict.errors and command in USES_KAFKA and settings.kafka_bootstrap:
         verdict.unreachable = unreachable_kafka(settings)
     elif command in SERVICES and settings.production is False and not settings.uses_embedded_broker:
@@ -211,19 +216,6 @@ def _bind_problem(host: str, port: int) -> int | None:
         except OSError as exc:
             return exc.errno or errno.EADDRINUSE
     return None
-
-
-def sign_in_refusals(settings: Settings) -> list[Refusal]:
-    """OpenID Connect asked for, or an issuer given, without what the flow needs."""
-    if not settings.uses_oidc:
-        return []
-    missing = [env_name(f) for f in ("oidc_issuer", "oidc_client_id") if not getattr(settings, f)]
-    refusals = [Refusal(name, "is unset, but the web app signs staff in with OpenID Connect",
-                        "set it to what your identity provider registered for this app") for name in missing]
-    if "openid" not in settings.oidc_scopes.split():
-        refusals.append(Refusal(env_name("oidc_scopes"), "does not ask for the openid scope",
-                                'include "openid", e.g. "openid email profile"'))
-    return refusals
 
 
 def production_refusals(settings: Settings, needs: frozenset[str]) -> list[Refusal]:

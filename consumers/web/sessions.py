@@ -42,6 +42,9 @@ class Viewer:
         return self.role.replace("_", " ").lower()
 
 
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("drive_viewer")
+
+
 def cookie_storage(settings: Settings) -> EncryptedCookieStorage:
     """The session cookie: encrypted and signed with a key derived from DRIVE_WEB_SESSION_SECRET."""
     key = hashlib.sha256(b"drive-web-cookie|" + settings.web_session_secret.get_secret_value().encode()).digest()
@@ -107,8 +110,8 @@ def _check(db: Session, sid: str, now: datetime, settings: Settings) -> tuple[Vi
 
 async def current_viewer(request: web.Request) -> Viewer | None:
     """The signed-in viewer of this request, or None (an ended session is cleared from the cookie)."""
-    if "viewer" in request:
-        return request["viewer"]  # type: ignore[no-any-return]
+    if VIEWER in request:
+        return request[VIEWER]
     deps, session = deps_of(request), await get_session(request)
     sid = session.get(SID)
     viewer = None
@@ -116,7 +119,7 @@ async def current_viewer(request: web.Request) -> Viewer | None:
         viewer, _ = await deps.in_db(lambda db: _check(db, str(sid), deps.now(), deps.settings))
         if viewer is None:
             _forget(session)
-    request["viewer"] = viewer
+    request[VIEWER] = viewer
     return viewer
 
 

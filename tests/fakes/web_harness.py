@@ -16,7 +16,9 @@ from aiohttp.test_utils import TestServer
 from consumers.delivery.channels.build import build_channels
 from consumers.web.app import make_app
 from consumers.web.deps import WebDeps
+from consumers.web.oidc import OidcClient
 from runtime.db import make_engine
+from runtime.embedded_broker import free_port
 from tests.fakes.delivery_harness import SimClock
 from tests.fakes.web_world import World, build_world
 
@@ -85,11 +87,14 @@ class WebHarness:
 @asynccontextmanager
 async def running_web(data_dir: Path, database_url: str | None = None, **overrides: Any) -> AsyncIterator[WebHarness]:
     """The real app over a world built through the real code paths; the app's clock starts at the world's now."""
-    world = build_world(data_dir, database_url, **overrides)
+    port = free_port()
+    world = build_world(data_dir, database_url, web_base_url=f"http://127.0.0.1:{port}", **overrides)
     clock = SimClock(world.now)
     engine = make_engine(world.settings.resolved_database_url)
-    deps = WebDeps(settings=world.settings, engine=engine, channels=build_channels(world.settings), now=clock)
-    server = TestServer(make_app(deps), host="127.0.0.1")
+    oidc = OidcClient(world.settings) if world.settings.uses_oidc else None
+    deps = WebDeps(settings=world.settings, engine=engine, channels=build_channels(world.settings), now=clock,
+                   oidc=oidc)
+    server = TestServer(make_app(deps), host="127.0.0.1", port=port)
     await server.start_server(access_log=None)
     harness = WebHarness(world, server, clock, deps, [])
     try:

@@ -200,3 +200,17 @@ def test_a_malformed_request_is_one_info_line_without_its_bytes() -> None:
     assert record.exc_info is None and "Zq8" not in record.getMessage()
     other = _record("aiohttp.server", "Error handling request from %s", ("10.0.0.1",), RuntimeError("handler bug"))
     assert QuietStops().filter(other) is True and other.levelno == logging.ERROR
+
+
+def test_the_web_app_in_production_signs_in_with_oidc_over_https_only() -> None:
+    """Production refuses one-time codes, an http issuer or base URL; OIDC without its client id is refused anywhere."""
+    from runtime.safety import web_production_refusals, web_sign_in_refusals
+
+    assert [r.setting for r in web_production_refusals(Settings())] == ["DRIVE_OIDC_ISSUER"]
+    plain = Settings(oidc_issuer="http://idp.example.org", oidc_client_id="web", web_base_url="http://staff.example.org")
+    assert [r.setting for r in web_production_refusals(plain)] == ["DRIVE_OIDC_ISSUER", "DRIVE_WEB_BASE_URL"]
+    good = Settings(oidc_issuer="https://idp.example.org", oidc_client_id="web", web_base_url="https://s.example.org")
+    assert web_production_refusals(good) == [] and web_sign_in_refusals(good) == []
+    assert [r.setting for r in web_sign_in_refusals(Settings(web_sign_in="oidc", oidc_scopes="email"))] == [
+        "DRIVE_OIDC_ISSUER", "DRIVE_OIDC_CLIENT_ID", "DRIVE_OIDC_SCOPES"]
+    assert web_sign_in_refusals(Settings()) == []

@@ -20,7 +20,7 @@ REGISTRY_TOPIC = "case"  # Drive's own case management: not an agency record
 class Flag:
     """Something a reviewer must look at: a code, when, and what it is in words."""
 
-    code: str  # NOT_ACKNOWLEDGED, ESCALATED, DELIVERY_FAILED, NOBODY_TOLD, RELEASE_WITHOUT_ALERT, SILENCE_DURING_BAIL, ...
+    code: str  # NOT_ACKNOWLEDGED, ESCALATED, DELIVERY_FAILED, NOBODY_TOLD, RELEASE_WITHOUT_ALERT, SILENCE_DURING_BAIL
     at: datetime
     text: str
 

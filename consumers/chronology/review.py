@@ -9,11 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consumers.chronology.gaps import Flag, bail_periods, silences, unalerted_releases
-from consumers.ledger.acks import recipient_acks_of
+from consumers.ledger.acks import how_acknowledged, recipient_acks_of, role_words
 from consumers.ledger.models import FAILED, NOBODY, AuditEntry, ChronologyEvent, Delivery, LedgerAlert, RecipientAck
 from runtime.db import as_utc
 
-SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 TOLD = "TOLD"
 
 
@@ -74,10 +73,6 @@ class Review:
         return sum(1 for p in self.paths for r in p.recipients if r.acknowledged_at is None)
 
 
-def _role(role: str) -> str:
-    return role.replace("_", " ").lower()
-
-
 def _with_since(steps: list[Step]) -> list[Step]:
     ordered = sorted(steps, key=lambda s: as_utc(s.at))
     return [Step(s.at, s.kind, s.what, None if i == 0 else as_utc(s.at) - as_utc(ordered[i - 1].at))
@@ -94,30 +89,40 @@ def _trigger_steps(triggers: list[ChronologyEvent]) -> list[Step]:
     return steps
 
 
-def _delivery_step(d: Delivery) -> Step | None:
-    about = f" about {d.regarding}" if d.regarding != NOBODY else ""
-    if d.state == FAILED:
-        return Step(d.failed_at or d.updated_at, "FAILED",
-                    f"{d.channel} to {d.staff_id}{about} failed ({d.last_error or 'no reason'})")
-    if d.sent_at is None:
-        return None
-    delivered = f", delivered {as_utc(d.delivered_at).strftime('%H:%M:%S')} UTC" if d.delivered_at else ""
-    if d.purpose == "ESCALATION":
-        return Step(d.sent_at, "ESCALATED", f"duty manager {d.staff_id} told by {d.channel} (level {d.level})"
-                                            f"{about}{delivered}")
-    if d.purpose == "RESEND":
-        return Step(d.sent_at, "RESENT", f"re-sent ({d.resend}) to {d.staff_id} by {d.channel}{delivered}")
-    if d.purpose == "FAILOVER":
-        return Step(d.sent_at, TOLD, f"{d.staff_id} told by {d.channel} (failover{about}){delivered}")
-    return Step(d.sent_at, TOLD, f"{d.staff_id} told by {d.channel}{delivered}")
+def _channels(rows: list[Delivery]) -> str:
+    """`SMS (delivered 09:41:07 UTC), EMAIL`: each channel of one message, in the order sent."""
+    return ", ".join(d.channel + (f" (delivered {as_utc(d.delivered_at).strftime('%H:%M:%S')} UTC)"
+                                  if d.delivered_at else "") for d in rows)
 
 
-def _ack_text(duty: RecipientAck) -> str:
-    if duty.acknowledged_at is None:
-        return "not acknowledged"
-    if duty.acknowledged_by in (None, duty.staff_id):
-        return f"via {duty.ack_via}"
-    return f"for them by {duty.acknowledged_by} ({duty.ack_reason or duty.ack_via})"
+def _message_step(rows: list[Delivery]) -> Step:
+    """One message on all its channels: to a recipient, a re-send, a failover, or one escalation level's message
+    to the duty managers about one recipient."""
+    first, staff = rows[0], ", ".join(dict.fromkeys(d.staff_id for d in rows))
+    at = min(as_utc(d.sent_at) for d in rows)
+    about = f" about {first.regarding}" if first.regarding != NOBODY else ""
+    if first.purpose == "ESCALATION":
+        return Step(at, "ESCALATED", f"duty manager(s) {staff} told (level {first.level}){about}: {_channels(rows)}")
+    if first.purpose == "RESEND":
+        return Step(at, "RESENT", f"re-sent ({first.resend}) to {staff}: {_channels(rows)}")
+    if first.purpose == "FAILOVER":
+        return Step(at, TOLD, f"{staff} told (failover{about}): {_channels(rows)}")
+    return Step(at, TOLD, f"{staff} told: {_channels(rows)}")
+
+
+def _delivery_steps(deliveries: list[Delivery]) -> list[Step]:
+    """A step per message sent (its channels together) and one per failed delivery."""
+    messages: dict[tuple[object, ...], list[Delivery]] = {}
+    steps = []
+    for d in deliveries:
+        if d.state == FAILED:
+            about = f" about {d.regarding}" if d.regarding != NOBODY else ""
+            steps.append(Step(d.failed_at or d.updated_at, "FAILED",
+                              f"{d.channel} to {d.staff_id}{about} failed ({d.last_error or 'no reason'})"))
+        elif d.sent_at is not None:
+            whom = "" if d.purpose == "ESCALATION" else d.staff_id
+            messages.setdefault((d.purpose, d.level, d.resend, d.regarding, whom), []).append(d)
+    return steps + [_message_step(rows) for rows in messages.values()]
 
 
 def _recipient(alert: LedgerAlert, duty: RecipientAck, mine: list[Delivery]) -> Recipient:
@@ -125,16 +130,17 @@ def _recipient(alert: LedgerAlert, duty: RecipientAck, mine: list[Delivery]) -> 
     told_at = min((as_utc(d.sent_at) for d in first), default=None)
     channels = ", ".join(sorted({d.channel for d in first}))
     acked = as_utc(duty.acknowledged_at)
-    return Recipient(duty.staff_id, _role(duty.role), told_at, channels or "-", acked, _ack_text(duty),
-                     told_at - as_utc(alert.raised_at) if told_at else None,
+    to_tell = told_at - as_utc(alert.raised_at) if told_at else None
+    return Recipient(duty.staff_id, role_words(duty.role), told_at, channels or "-", acked,
+                     how_acknowledged(duty) or "not acknowledged", to_tell,
                      acked - told_at if acked and told_at else None, duty.escalation_level or 0, duty.resends or 0)
 
 
 def _ack_steps(duty: RecipientAck) -> list[Step]:
     steps = []
     if duty.acknowledged_at is not None:
-        steps.append(Step(duty.acknowledged_at, "ACKNOWLEDGED", f"{duty.staff_id} ({_role(duty.role)}) acknowledged "
-                                                                f"{_ack_text(duty)}"))
+        steps.append(Step(duty.acknowledged_at, "ACKNOWLEDGED",
+                          f"{duty.staff_id} ({role_words(duty.role)}) acknowledged {how_acknowledged(duty)}"))
     if duty.escalation_acked_at is not None:
         steps.append(Step(duty.escalation_acked_at, "TAKEN", f"duty manager {duty.escalation_acked_by} took the "
                                                              f"escalation about {duty.staff_id}"))
@@ -165,7 +171,7 @@ def _path(alert: LedgerAlert, events: dict[str, ChronologyEvent], duties: list[R
     steps = _trigger_steps(triggers) + [
         Step(alert.raised_at, "RAISED", f"{alert.severity} alert {alert.ack_code} raised ({alert.rule})"),
         Step(alert.received_at, "LEDGER", "recorded for delivery")]
-    steps += [s for d in deliveries if (s := _delivery_step(d)) is not None]
+    steps += _delivery_steps(deliveries)
     for duty in duties:
         steps += _ack_steps(duty)
     recipients = [_recipient(alert, duty, [d for d in deliveries if d.staff_id == duty.staff_id]) for duty in duties]
@@ -194,7 +200,8 @@ def review(session: Session, subject_id: str, silence_h: float = 24.0, generated
     for duty in recipient_acks_of(session, ids):
         duties.setdefault(duty.alert_id, []).append(duty)
     deliveries: dict[str, list[Delivery]] = {}
-    for d in session.scalars(sa.select(Delivery).where(Delivery.alert_id.in_(ids)).order_by(Delivery.id)) if ids else ():
+    rows = session.scalars(sa.select(Delivery).where(Delivery.alert_id.in_(ids)).order_by(Delivery.id)) if ids else ()
+    for d in rows:
         deliveries.setdefault(d.alert_id, []).append(d)
     by_id = {e.event_id: e for e in events}
     paths = [_path(a, by_id, duties.get(a.alert_id, []), deliveries.get(a.alert_id, [])) for a in alerts]

@@ -1,4 +1,4 @@
-"""The SVG timeline of a review chronology: lanes of agency records, alerts, acknowledgements and flags over the period."""
+"""The SVG timeline of a review chronology: lanes of agency records, alerts, acknowledgements and flags over time."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -13,16 +13,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consumers.ledger.acks import recipient_acks_of
+from consumers.ledger.acks import how_acknowledged, recipient_acks_of, role_words
 from consumers.ledger.caseload import subjects_of
 from consumers.ledger.models import NOBODY, AlertRecipientRow, Delivery, LedgerAlert, RecipientAck, alert_by_ack_code
 from consumers.web.sessions import Viewer
 from runtime.db import as_utc
-from schemas.enums import StaffRole
+from schemas.enums import Severity, StaffRole
 
 CASE_MANAGER, IDVA, DUTY_MANAGER = (StaffRole.CASE_MANAGER.value, StaffRole.IDVA.value,
                                     StaffRole.DUTY_MANAGER.value)
-SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
+SEVERITIES = tuple(s.value for s in Severity if s is not Severity.UNKNOWN)  # most severe first
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 RECENT_CLOSED = 30  # acknowledged alerts listed below the open ones
 OUTCOME_RANK = {"delivered": 0, "sent": 1, "sending": 2, "pending": 3, "failed": 4}
 
@@ -75,10 +76,6 @@ class Card:
                 else -raised)
 
 
-def _words(role: str) -> str:
-    return role.replace("_", " ").lower()
-
-
 def may_open_chronology(db: Session, viewer: Viewer, subject_id: str) -> bool:
     """The subject's case manager, or a programme lead."""
     return viewer.programme_lead or (viewer.role == CASE_MANAGER and subject_id in subjects_of(db, viewer.staff_id))
@@ -105,13 +102,8 @@ def _listed_ids(db: Session, viewer: Viewer) -> set[str]:
 
 
 def _duty(k: RecipientAck) -> Duty:
-    if k.acknowledged_at is None:
-        how = ""
-    elif k.acknowledged_by in (None, k.staff_id):
-        how = f"via {k.ack_via}"
-    else:
-        how = f"for them by {k.acknowledged_by} ({k.ack_reason})"
-    return Duty(k.staff_id, _words(k.role), k.acknowledged_at, how, k.escalation_level or 0, k.escalation_acked_by)
+    return Duty(k.staff_id, role_words(k.role), k.acknowledged_at, how_acknowledged(k), k.escalation_level or 0,
+                k.escalation_acked_by)
 
 
 def _told(deliveries: list[Delivery], roles: dict[str, str]) -> list[Told]:
@@ -126,7 +118,7 @@ def _told(deliveries: list[Delivery], roles: dict[str, str]) -> list[Told]:
             if OUTCOME_RANK.get(d.state, 9) < OUTCOME_RANK.get(best.get(d.channel, ""), 10):
                 best[d.channel] = d.state
         sent = [as_utc(d.sent_at) for d in rows if d.sent_at is not None]
-        told.append(Told(staff_id, _words(roles.get(staff_id, DUTY_MANAGER)),
+        told.append(Told(staff_id, role_words(roles.get(staff_id, DUTY_MANAGER)),
                          ", ".join(f"{c} {s}" for c, s in sorted(best.items())), min(sent, default=None), why))
     return sorted(told, key=lambda t: (t.at is None, t.at or datetime.max, t.staff_id))
 

@@ -79,7 +79,7 @@ class OidcClient:
         return str(url), challenge
 
     async def claims(self, query: Mapping[str, str], kept: Mapping[str, str] | None) -> dict[str, Any]:
-        """The verified ID token claims of a callback (state, code, token signature, issuer, audience, nonce, expiry)."""
+        """The verified ID token claims of a callback (state, code, signature, issuer, audience, nonce, expiry)."""
         if "error" in query:
             raise OidcRefused("PROVIDER_ERROR")
         if not kept or not query.get("state") or query.get("state") != kept.get("state"):

@@ -13,8 +13,10 @@ from consumers.escalation.policy import EscalationPolicy, ResendPolicy
 from consumers.ledger.directory import DUTY_MANAGER
 from consumers.ledger.models import RecipientAck, Staff
 from runtime.settings import Settings
+from schemas.enums import Severity
 
 ROTA_DAYS = 7
+SEVERITIES = tuple(s.value for s in Severity if s is not Severity.UNKNOWN)  # most severe first
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ def policy_lines(settings: Settings) -> list[PolicyLine]:
     plan = parse_channel_plan(settings.channels_by_severity)
     escalation, again = EscalationPolicy.from_settings(settings), ResendPolicy.from_settings(settings)
     lines = []
-    for severity in ("CRITICAL", "HIGH", "MEDIUM", "LOW"):
+    for severity in SEVERITIES:
         parts = [f"sent by {' and '.join(channels_for(plan, severity)) or 'no channel'}"]
         count, every = again.count(severity), again.every.get(severity)
         if count and every:

@@ -19,6 +19,7 @@ from aiohttp_session import get_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from sqlalchemy.orm import Session
 
+from consumers.ledger.acks import role_words
 from consumers.ledger.models import Staff, audit
 from consumers.web.deps import WebDeps, deps_of
 from consumers.web.tables import WebSession
@@ -39,7 +40,7 @@ class Viewer:
 
     @property
     def role_words(self) -> str:
-        return self.role.replace("_", " ").lower()
+        return role_words(self.role)
 
 
 VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("drive_viewer")

@@ -31,7 +31,7 @@ PROBLEMS = {
 
 
 async def _failed(deps: WebDeps, via: str, reason: str, staff_id: str | None = None) -> None:
-    SIGN_INS.labels(via=via, outcome=reason).inc()
+    SIGN_INS.labels(kind=via, status=reason).inc()
     log.info("web_sign_in_failed", via=via, reason=reason, staff_id=staff_id)
     await deps.in_db(lambda db: audit(db, "WEB_SIGN_IN_FAILED", at=deps.now(), staff_id=staff_id, channel="WEB",
                                       detail={"via": via, "reason": reason}))
@@ -39,7 +39,7 @@ async def _failed(deps: WebDeps, via: str, reason: str, staff_id: str | None = N
 
 async def _signed_in(request: web.Request, deps: WebDeps, staff_id: str, via: str) -> web.Response:
     await sessions.start(request, deps, staff_id, via)
-    SIGN_INS.labels(via=via, outcome="OK").inc()
+    SIGN_INS.labels(kind=via, status="OK").inc()
     log.info("web_signed_in", via=via, staff_id=staff_id)
     raise web.HTTPSeeOther("/")
 
@@ -52,7 +52,7 @@ async def sign_in_page(request: web.Request) -> web.Response:
 
 
 async def send_code(request: web.Request) -> web.Response:
-    """POST /sign-in: a code to the registered phone or e-mail of the staff member named (the same answer for anyone)."""
+    """POST /sign-in: a code to the named staff member's registered phone or e-mail (the same answer for anyone)."""
     deps = deps_of(request)
     if deps.settings.uses_oidc:
         raise web.HTTPNotFound()

@@ -48,9 +48,10 @@ class LiveWeb:
         return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (a loud skip where the Debian package is missing)."""
+    """One headless Chromium per test module (a loud skip where the Debian package is missing); closed with the
+    module, since Playwright's sync API holds the thread's event loop while it runs."""
     if not os.path.exists(CHROMIUM):
         skip_loudly("Chromium (Debian package chromium)", f"{CHROMIUM} not found; `python3 dev.py test` installs it")
     try:

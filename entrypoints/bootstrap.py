@@ -34,6 +34,9 @@ from consumers.delivery.channels.build import build_channels
 from consumers.delivery.events import DELIVERY_TOPIC, DeliveryPublisher
 from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
+from consumers.web.app import make_app as make_web_app
+from consumers.web.deps import WebDeps
+from consumers.web.oidc import OidcClient
 from migrations import upgrade
 from runtime.codec import codec_for
 from runtime.db import make_engine
@@ -49,7 +52,7 @@ from streams.app import StreamsApp, create_app, internal_topic_specs
 
 __all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "dispatcher", "feed_mappings", "filedrop",
            "filedrop_root", "http_intake", "intake_process", "platform", "provision", "signal_stop", "sqlpoll",
-           "stepped_dispatcher", "webhooks", "worker"]
+           "staff_web", "stepped_dispatcher", "webhooks", "worker"]
 
 log = get_logger(__name__)
 # The catalogue topics each process kind checks (and creates when missing) at start: only those it reads or writes,
@@ -259,6 +262,17 @@ def webhooks(settings: Settings) -> Iterator[web.Application]:
         finally:
             if publisher is not None:
                 publisher.close()
+
+
+@contextmanager
+def staff_web(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> Iterator[web.Application]:
+    """The staff web app over the ledger database (no Kafka); sign-in codes go out through the delivery channels."""
+    with database(settings) as engine:
+        oidc = OidcClient(settings) if settings.uses_oidc else None
+        app = make_web_app(WebDeps(settings=settings, engine=engine, channels=build_channels(settings), now=now,
+                                   oidc=oidc))
+        add_metrics_route(app)
+        yield app
 
 
 @contextmanager

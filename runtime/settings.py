@@ -137,6 +137,7 @@ class Settings(BaseSettings):
     dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
     filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
     sqlpoll_metrics_port: int = Field(9104, description="Port of SQL polling's /metrics, /healthz and /readyz; 0 turns it off.")
+    metrics_refresh_s: float = Field(15.0, gt=0, description="How often the gauges that need work are refreshed (s): the dispatcher's ledger gauges (one grouped query each) and every consumer's lag.")
 
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")

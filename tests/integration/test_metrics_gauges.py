@@ -2,6 +2,7 @@
 escalations counter over a real ledger (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from datetime import timedelta
@@ -17,11 +18,14 @@ from consumers.delivery.service import dispatcher_group
 from consumers.escalation.runner import run_escalations
 from consumers.ledger.models import FAILED, Delivery, deliveries_of
 from consumers.metrics import UNACKNOWLEDGED, LedgerGauges, refresh_ledger_gauges
+from entrypoints import bootstrap
+from entrypoints.bootstrap import provision
 from runtime.consumer_lag import LagSampled
 from runtime.kafka import make_consumer, make_producer
 from runtime.topics import ensure_topics
 from schemas.catalogue import TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
+from streams.app import app_id
 from tests.fakes import delivery_samples as samples
 from tests.fakes.delivery_samples import CM, IDVA
 from tests.integration.test_delivery_dispatcher import (  # noqa: F401 - fixture
@@ -30,6 +34,7 @@ from tests.integration.test_delivery_dispatcher import (  # noqa: F401 - fixture
     _wait_for,
     dispatcher_settings,
 )
+from tests.integration.streams_harness import Feed, idle, start_worker, stop_worker, wait_until
 from tests.unit.ack_ledger_helpers import T0, ledger_session, seed_alert, seed_staff
 from tests.unit.test_escalation_runner import SETTINGS
 
@@ -156,3 +161,27 @@ def test_the_dispatcher_process_exports_its_gauges(dispatcher_settings: Any) -> 
     finally:
         stop.set()
         thread.join(30)
+
+
+@pytest.mark.timeout(180)
+async def test_a_worker_records_its_lag_on_the_topics_it_works_from(settings: Any, tmp_path: Any) -> None:
+    """The worker as the bootstrap builds it: a lag gauge per topic it reads (not its changelogs), 0 once idle."""
+    settings = settings.model_copy(update={"metrics_refresh_s": 0.2})
+    await asyncio.to_thread(provision, settings)
+    feed = Feed(settings)
+    try:
+        feed.send("case", "CASE_OPENED")
+        feed.send("bail", "BAIL_GRANTED")
+        app = bootstrap.WorkerProcess(settings, tmp_path / "w", threading.Event()).create_app()
+        worker = await start_worker(app)
+        try:
+            await wait_until(lambda: idle(app, {"case": 1, "bail": 1}), timeout=60)
+            group, bail = app_id(settings), settings.topic("bail")
+            await wait_until(lambda: _value("drive_consumer_lag", group=group, topic=bail) == 0, timeout=30)
+            assert _value("drive_consumer_lag", group=group, topic=settings.topic(SUBJECT_EVENTS)) is not None
+            changelogs = [t for t in app.consumer.assignment() if t.topic.endswith("-changelog")]
+            assert all(_value("drive_consumer_lag", group=group, topic=t.topic) is None for t in changelogs)
+        finally:
+            await stop_worker(worker)
+    finally:
+        feed.close()

@@ -163,9 +163,7 @@ def signal_stop() -> threading.Event:
 def http_intake(settings: Settings) -> Iterator[web.Application]:
     """The HTTP intake's aiohttp application (with /metrics), over an intake process."""
     with intake_process(settings) as (intake, base):
-        app = make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings, intake.journal.engine))
-        add_metrics_route(app)
-        yield app
+        yield make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings, intake.journal.engine))
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""HTTP intake (aiohttp): the event route (events.py), health, readiness, the OpenAPI document and the problem types.
+"""HTTP intake (aiohttp): the event route (events.py), health, readiness, metrics, the OpenAPI document, problem types.
 
 Every refusal, aiohttp's own (unknown route, wrong method) included, is application/problem+json (answers.py).
 """
@@ -31,6 +31,7 @@ from connectors.http.openapi import openapi_document
 from connectors.http.problems import PAGE_TITLE, SECTIONS, Problems, intake_public_url
 from connectors.intake.codes import RefusalCode
 from connectors.intake.submit import Intake
+from runtime.metrics_server import add_metrics_route
 from runtime.problems import page_route
 from runtime.settings import Settings
 
@@ -100,6 +101,7 @@ def make_app(settings: Settings, intake: Intake, agencies: AgencyRegistry, *, re
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/openapi.json", _openapi)
+    add_metrics_route(app)
     page_route(app, PAGE_TITLE, SECTIONS)
 
     async def background(app: web.Application) -> Any:

@@ -2,7 +2,9 @@
 
 Each topic's JSON Schema is embedded under components/schemas with its definitions hoisted beside it (one
 component per event type's details, per shared record and per code format), so the document is self-contained
-and every request body is described by the same source as the validator. docs/openapi.json is this document
+and every request body is described by the same source as the validator. A request body is one of the topic's
+event types: `<topic>.<EVENT_TYPE>` is the topic's schema with its event_type fixed and its details that type's
+record (the topic's `if event_type ... then details ...` rules resolved, which tools generate from more easily). docs/openapi.json is this document
 (`drive-alerts openapi > docs/openapi.json`; a unit test fails when it is stale); the intake serves it at
 GET /openapi.json.
 """
@@ -32,13 +34,35 @@ _REFUSALS = {
 _RETRY = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "string"}}}
 
 
-def _hoisted(topic: str, into: dict[str, Any]) -> None:
-    """The topic's JSON Schema as component `topic`, its $defs as components of their own (shared ones once)."""
+def _hoisted(topic: str, into: dict[str, Any]) -> list[str]:
+    """The topic's JSON Schema as component `topic`, its $defs as components of their own (shared ones once), and
+    one component per event type; the names of those."""
     schema = json_schema(topic)
     for name, definition in schema.pop("$defs").items():
         into[name] = _rebased(definition)
     schema.pop("$schema"), schema.pop("$id")
-    into[topic] = _rebased(schema)
+    into[topic] = schema = _rebased(schema)
+    names = []
+    for event_type in EVENT_TYPES[topic]:
+        names.append(f"{topic}.{event_type}")
+        into[names[-1]] = _event_type(schema, event_type)
+    return names
+
+
+def _event_type(schema: dict[str, Any], event_type: str) -> dict[str, Any]:
+    """The topic's schema for one event type: event_type fixed, details that type's record, the other rules kept."""
+    rules, details = [], None
+    for rule in schema.get("allOf", []):
+        chosen = rule.get("then", {}).get("properties", {}).get("details")
+        if chosen is None:
+            rules.append(rule)
+        elif rule["if"]["properties"]["event_type"].get("const") == event_type:
+            details = chosen
+    properties = {**schema["properties"], "event_type": {"const": event_type},
+                  "details": {**details, "description": schema["properties"]["details"]["description"]}}
+    out = {**schema, "title": f"{schema['title']}: {event_type}", "properties": properties}
+    out.pop("allOf", None)
+    return {**out, "allOf": rules} if rules else out
 
 
 def _rebased(node: Any) -> Any:
@@ -85,8 +109,8 @@ def _answer_schemas() -> dict[str, Any]:
     return {"FieldError": field_error, "Result": result, "Batch": batch, "Problem": problem}
 
 
-def _post(topic: str) -> dict[str, Any]:
-    record = {"$ref": _REF + topic}
+def _post(topic: str, event_types: list[str]) -> dict[str, Any]:
+    record = {"anyOf": [{"$ref": _REF + name} for name in event_types]}
     batch = {"type": "object", "required": ["records"], "additionalProperties": False,
              "properties": {"records": {"type": "array", "minItems": 1, "items": record}}}
     ok = {"application/json": {"schema": {"$ref": _REF + "Result"}}}
@@ -112,7 +136,8 @@ def _post(topic: str) -> dict[str, Any]:
         "description": f"One record or a batch {{\"records\": [...]}} of the {topic} topic ({types}). "
                        "`person_name` may be sent: it is replaced by its keyed hash at the door.",
         "security": [{"bearer": []}, {"hmac": []}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"anyOf": [record, batch]}}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"anyOf": [*record["anyOf"],
+                                                                                                batch]}}}},
         "responses": responses}}
 
 
@@ -126,12 +151,11 @@ def _get(operation: str, summary: str, content: dict[str, Any], *others: str) ->
 @cache
 def _document() -> str:
     schemas: dict[str, Any] = {}
-    for topic in SOURCE_TOPICS:
-        _hoisted(topic, schemas)
+    event_types = {topic: _hoisted(topic, schemas) for topic in SOURCE_TOPICS}
     schemas.update(_answer_schemas())
     status = {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string"}, "reason": {"type": "string"}}}}}
-    paths: dict[str, Any] = {f"/v1/topics/{topic}/events": _post(topic) for topic in SOURCE_TOPICS}
+    paths: dict[str, Any] = {f"/v1/topics/{topic}/events": _post(topic, event_types[topic]) for topic in SOURCE_TOPICS}
     paths.update({
         "/healthz": _get("healthz", "The process answers", status),
         "/readyz": _get("readyz", "Ready: Kafka producer connected, database reachable", status, "503"),

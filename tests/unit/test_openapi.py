@@ -87,3 +87,16 @@ def test_field_paths_become_json_pointers(path: str, pointer: str) -> None:
     """RFC 6901: segments joined by /, with ~ and / escaped."""
     assert json_pointer(path) == pointer
     assert json_pointer(path, "/records/3") == "/records/3" + pointer
+
+
+@pytest.mark.parametrize("key", sorted(SAMPLES))
+def test_each_event_type_has_its_own_schema(key: tuple[str, str]) -> None:
+    """`<topic>.<EVENT_TYPE>` takes that type's records and no other type's details (the topic's rules resolved)."""
+    topic, event_type = key
+    record = copy.deepcopy(SAMPLES[key])
+    record.pop("name_hash", None)
+    schema = {"$ref": f"#/components/schemas/{topic}.{event_type}", "components": DOCUMENT["components"]}
+    assert [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(record)] == []
+    properties = DOCUMENT["components"]["schemas"][f"{topic}.{event_type}"]["properties"]
+    assert properties["event_type"] == {"const": event_type}
+    assert properties["details"]["$ref"] == f"#/components/schemas/drive.{topic}.{EVENT_TYPES[topic][event_type]}"

@@ -22,14 +22,14 @@ from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
 from connectors.intake.pseudonymise import NAME_FIELD, NameHasher, name_problem, reduce_record
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
-from connectors.intake.records import canonical_json, error_summary, event_id_of, record_key, take_all
+from connectors.intake.records import canonical_json, event_id_of, record_key, take_all
 from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
 from connectors.intake.retention import Retention
 from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
-from schemas.admission import Refused, admit
+from schemas.admission import Refused, admit, summary
 from schemas.jsonform import FieldError, Reason
 from schemas.jsonvalues import Limits
 
@@ -181,7 +181,7 @@ class Intake:
     def _submit(self, topic: str, record: object, refusal: _Refusal, name_hashed: bool) -> IntakeOutcome:
         def refuse(code: str, errors: tuple[FieldError, ...], reason: str | None = None,
                    status: Status = "rejected") -> IntakeOutcome:
-            return self._refuse(refusal, code, reason or error_summary(errors), errors, status)
+            return self._refuse(refusal, code, reason or summary(errors), errors, status)
 
         named = isinstance(record, dict) and NAME_FIELD in record
         bad_name = name_problem(record[NAME_FIELD]) if named else None  # type: ignore[index]

@@ -47,6 +47,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("dead-letters", "entrypoints.commands.dead_letters", "list, show or replay dead letters (list | show ID | replay ID...|--all [--dry-run])"),
     Command("bench", "entrypoints.commands.bench", "capacity check: raw broker ceiling, pipeline throughput, latency, state, replay"),
     Command("deploy", "entrypoints.commands.deploy", "deployment helpers (deploy strimzi-topics | strimzi-users | acl-table)"),
+    Command("openapi", "entrypoints.commands.openapi", "print the intake's OpenAPI 3.1 document (--problems: the problem types page)"),
 )
 
 # Global options: each dest is a Settings field.

@@ -43,8 +43,9 @@ SERVICES: dict[str, frozenset[str]] = {
 }
 # No production checks: read-only tools, those that always run on their own embedded broker (demo, bench), and
 # replay, which runs a scenario on topics of its own prefix and reads no agencies or mappings.
-TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo", "replay"})
-NO_DATA_FOLDER = frozenset({"settings", "deploy"})
+TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo", "replay",
+                   "openapi"})
+NO_DATA_FOLDER = frozenset({"settings", "deploy", "openapi"})
 ALWAYS_DATA_FOLDER = frozenset({"up", "demo", "broker", "worker", "replay", "bench"})
 # (host setting, port setting) each service listens on; `up` checks every component's itself, under its lock.
 LISTENS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     intake_max_age_days: float = Field(7300.0, gt=0, description="Intake: an event's occurred_at or recorded_at may be at most this many days old (history loaded late is fine; a date in year 1 is a mistake).")
     intake_host: str = Field("127.0.0.1", description="Address the HTTP intake listens on.")
     intake_port: int = Field(8081, description="Port of the HTTP intake.")
+    intake_public_url: str | None = Field(None, description="External base URL of the HTTP intake (behind a proxy: the public https URL); the problem type URIs of its refusals (RFC 9457) point at its /problems page. Default: http://DRIVE_INTAKE_HOST:DRIVE_INTAKE_PORT.")
     intake_max_body_bytes: int = Field(1_048_576, description="Largest accepted HTTP intake body; larger gets 413.")
     intake_max_batch: int = Field(500, description="Most records in one intake batch.")
     intake_signature_max_age_s: int = Field(300, description="Oldest accepted HMAC signature timestamp (replay window).")
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
     filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
     sqlpoll_metrics_port: int = Field(9104, description="Port of SQL polling's /metrics, /healthz and /readyz; 0 turns it off.")
+    metrics_refresh_s: float = Field(15.0, gt=0, description="How often the gauges that need work are refreshed (s): the dispatcher's ledger gauges (one grouped query each) and every consumer's lag.")
 
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")

@@ -17,8 +17,10 @@ K8S = DEPLOY / "k8s"
 BASE = K8S / "base"
 KUBERNETES_VERSION = "1.30"
 # Custom resources have no schema in kubernetes-validate; they are checked structurally (and the KafkaTopics
-# and KafkaUsers against the catalogue and the code in test_deploy_kafka.py).
-CUSTOM_KINDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser")}
+# and KafkaUsers against the catalogue and the code in test_deploy_kafka.py, the monitoring resources against the
+# exported metrics in test_deploy_monitoring.py).
+CUSTOM_KINDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser"),
+                ("monitoring.coreos.com/v1", "PrometheusRule"), ("monitoring.coreos.com/v1", "PodMonitor")}
 KUSTOMIZE_FILES = {"kustomization.yaml"}
 
 

@@ -185,7 +185,9 @@ def faust_options(settings: Settings, datadir: Path) -> dict[str, Any]:
         options.update({
             "topic_replication_factor": 1,
             # Tansu holds group joins for the whole rebalance timeout.
-            "broker_rebalance_timeout": 5, "broker_session_timeout": 10, "broker_heartbeat_interval": 1,
+            "broker_rebalance_timeout": settings.embedded_stream_rebalance_timeout_s,
+            "broker_session_timeout": settings.embedded_stream_session_timeout_s,
+            "broker_heartbeat_interval": settings.embedded_stream_heartbeat_interval_s,
         })
     return options
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from entrypoints.up.spawn import ComponentProcess
 
 READY = "ready"
 REFUSED_EXIT = 2  # entrypoints.failures.EXIT_REFUSED: the child's settings are wrong; restarting cannot help
@@ -26,7 +29,7 @@ class Readiness:
         return READY if self.ready else f"NOT READY: {self.reason}"
 
 
-def probe(url: str | None, process: subprocess.Popen[bytes] | None, log_path: Path, metrics_setting: str) -> Readiness:
+def probe(url: str | None, process: ComponentProcess | None, log_path: Path, metrics_setting: str) -> Readiness:
     """Ready only when the child process is alive and its own /readyz answers 200."""
     if process is None:
         return Readiness(False, "not started")

@@ -16,8 +16,9 @@ from entrypoints.preflight import port_refusals
 from entrypoints.up.components import STOP_ORDER, Component, child_env, components, for_up
 from entrypoints.up.durability import Durability
 from entrypoints.up.readiness import REFUSED_EXIT, Readiness, last_word, probe
+from entrypoints.up.spawn import ComponentProcess, ForkServer
 from migrations import upgrade
-from runtime.embedded_broker import EmbeddedBroker, _die_with_parent_hook
+from runtime.embedded_broker import EmbeddedBroker
 from runtime.folders import FolderInUse, FolderLock, hold_lock
 from runtime.logging import get_logger
 from runtime.settings import Settings
@@ -46,7 +47,7 @@ class Child:
 
     component: Component
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: ComponentProcess | None = None
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default_factory=time.monotonic)
@@ -66,6 +67,7 @@ class Supervisor:
         self._env: dict[str, str] = {}
         self._stopping = threading.Event()
         self.lock: FolderLock | None = None
+        self.forks = ForkServer([f"entrypoints.commands.{c.name}" for c in components(self.settings)])
 
     # ------------------------------------------------------------------ start
 
@@ -98,6 +100,7 @@ class Supervisor:
     def start(self) -> "Supervisor":
         """Claim, broker, database, topics, re-seed, then every component (each restarted if it crashes)."""
         self.claim()
+        self.forks.warm()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.bootstrap = self._start_broker()
         bound = self.settings.model_copy(update={"kafka_bootstrap": self.bootstrap,
@@ -125,12 +128,7 @@ class Supervisor:
         return broker.bootstrap
 
     def _spawn(self, child: Child, env: dict[str, str]) -> None:
-
-        command = [sys.executable, "-m", "entrypoints.cli", child.component.name]
-        with open(child.log_path, "ab") as out:
-            # Own session: a Ctrl-C reaches only the supervisor, which then stops the children in order.
-            child.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                             env=env, start_new_session=True, preexec_fn=_die_with_parent_hook())
+        child.process = self.forks.spawn(child.component.name, env, child.log_path)
         child.started_at = time.monotonic()
         log.info("up.component_started", component=child.component.name, pid=child.process.pid)
 
@@ -224,7 +222,7 @@ class Supervisor:
 
 
 
-def _wait_or_kill(process: subprocess.Popen[bytes]) -> None:
+def _wait_or_kill(process: ComponentProcess) -> None:
     try:
         process.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from migrations import TARGET_METADATA, alembic_config, current_revision, upgrade
+from migrations import TARGET_METADATA, alembic_config, current_revision, head_revision, upgrade
 from runtime.db import make_engine
 
 pytestmark = pytest.mark.integration
@@ -43,6 +43,24 @@ def test_upgrade_twice_is_a_no_op(sqlite_url: str) -> None:
     upgrade(sqlite_url)
     upgrade(sqlite_url)
     assert current_revision(sqlite_url) == head()
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    """The cheap head check (no Alembic import) names the revision Alembic calls head."""
+    assert head_revision() == head()
+
+
+def test_a_database_at_head_is_not_migrated_again_and_alembic_stays_unloaded(sqlite_url: str) -> None:
+    """A component starting on an up-to-date database pays one query, not Alembic's import and environment."""
+    upgrade(sqlite_url)
+    code = ("import sys; from migrations import upgrade; upgrade(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')))")
+    out = subprocess.run([sys.executable, "-c", code, sqlite_url], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+    fresh = sqlite_url.replace(".db", "-fresh.db")
+    out = subprocess.run([sys.executable, "-c", code, fresh], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "alembic" in out.stdout and current_revision(fresh) == head()
 
 
 def test_downgrade_to_base_removes_tables(sqlite_url: str) -> None:

@@ -66,6 +66,19 @@ def _stop_up(process: subprocess.Popen[bytes]) -> int:
             process.kill()
 
 
+def _wait_components_gone(ports: dict[str, int], timeout_s: float = 60.0) -> None:
+    """Every component of a killed `up` stops by itself (none may outlive its supervisor and answer for the next)."""
+    ready = [f"http://127.0.0.1:{ports[name]}/readyz" for name in PORT_SETTINGS]
+    deadline = time.monotonic() + timeout_s
+    answering = ready
+    while time.monotonic() < deadline:
+        answering = [url for url in ready if _get(url)[0] != 0]
+        if not answering:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"components outlived their killed supervisor: {answering}")
+
+
 def _post(port: int, post: demo_data.Post) -> int:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/topics/{post.topic}/events", data=json.dumps(post.value).encode(), method="POST",
@@ -217,6 +230,7 @@ def test_a_crash_after_the_journal_forgot_keeps_conditions_and_forgets_strangers
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
+    _wait_components_gone(ports)
     sent_before = _outbox(data_dir)
 
     process = _start_up(data_dir, ports)

@@ -26,10 +26,13 @@ async def test_worker_consumer_carries_the_configured_fetch_wait(tmp_path):
 
 
 def test_tansu_workarounds_only_in_the_embedded_profile(tmp_path):
-    """Short group timeouts are set only when the embedded profile is on; producer batching is left alone."""
-    embedded = faust_options(unit_settings(tmp_path, embedded_profile=True), tmp_path)
+    """Short group timeouts (the embedded profile's settings) are set only when that profile is on; producer
+    batching is left alone."""
+    embedded = faust_options(unit_settings(tmp_path, embedded_profile=True, embedded_stream_rebalance_timeout_s=3.5,
+                                           embedded_stream_session_timeout_s=12.0), tmp_path)
     production = faust_options(unit_settings(tmp_path, embedded_profile=False), tmp_path)
-    assert embedded["broker_rebalance_timeout"] == 5 and "producer_max_batch_size" not in embedded
+    assert embedded["broker_rebalance_timeout"] == 3.5 and embedded["broker_session_timeout"] == 12.0
+    assert "producer_max_batch_size" not in embedded
     assert "producer_max_batch_size" not in production and "broker_rebalance_timeout" not in production
 
 

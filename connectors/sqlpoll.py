@@ -20,7 +20,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from connectors.intake.guards import cell_flaws, flaw_summary
+from connectors.intake.cells import cell_refusal
+from connectors.intake.codes import RefusalCode
 from connectors.intake.refused import RowColumns
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import sqlpoll_watermarks
@@ -182,15 +183,15 @@ class SqlPoller:
         name = standard_fields(mapping, values)[0].get("person_name")
         names = [name] if isinstance(name, str) and name.strip() else []
         cells, name_columns = read_cells(mapping, values)
-        if flaws := cell_flaws(cells, self.max_cell_chars, name_columns):
-            code, errors = flaw_summary(flaws)
+        if refused := cell_refusal(cells, self.max_cell_chars, name_columns):
+            code, errors = refused
             return self.intake.refuse(origin, raw, "a value cannot be read", errors, mapping.topic,
                                       "application/json", clear_names=names, code=code, columns=columns)
         try:
             mapped = map_row(mapping, values)
         except RowRejected as rejected:
             return self.intake.refuse(origin, raw, "mapping failed", rejected.errors, mapping.topic,
-                                      "application/json", clear_names=names, code="MAPPING_FAILED", columns=columns)
+                                      "application/json", clear_names=names, code=RefusalCode.MAPPING_FAILED, columns=columns)
         return self.intake.submit(mapping.topic, mapped.record, origin, raw=raw, clear_names=names, columns=columns)
 
     def _save_mark(self, value: Any, key: Any) -> None:

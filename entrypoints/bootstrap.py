@@ -34,8 +34,13 @@ from consumers.delivery.channels.build import build_channels
 from consumers.delivery.events import DELIVERY_TOPIC, DeliveryPublisher
 from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
+from consumers.web.app import make_app as make_web_app
+from consumers.web.deps import WebDeps
+from consumers.web.oidc import OidcClient
+from consumers.metrics import LedgerGauges
 from migrations import upgrade
 from runtime.codec import codec_for
+from runtime.consumer_lag import LagSampled, watch_faust_lag
 from runtime.db import make_engine
 from runtime.folders import claim_numbered_folder
 from runtime.kafka import broker_for, make_consumer, make_producer, with_bootstrap
@@ -45,11 +50,11 @@ from runtime.settings import Settings
 from runtime.topics import ensure_topics
 from schemas.catalogue import SOURCE_TOPICS, TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
-from streams.app import StreamsApp, create_app, internal_topic_specs
+from streams.app import StreamsApp, app_id, create_app, internal_topic_specs
 
 __all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "dispatcher", "feed_mappings", "filedrop",
            "filedrop_root", "http_intake", "intake_process", "platform", "provision", "signal_stop", "sqlpoll",
-           "stepped_dispatcher", "webhooks", "worker"]
+           "staff_web", "stepped_dispatcher", "webhooks", "worker"]
 
 log = get_logger(__name__)
 # The catalogue topics each process kind checks (and creates when missing) at start: only those it reads or writes,
@@ -161,9 +166,7 @@ def signal_stop() -> threading.Event:
 def http_intake(settings: Settings) -> Iterator[web.Application]:
     """The HTTP intake's aiohttp application (with /metrics), over an intake process."""
     with intake_process(settings) as (intake, base):
-        app = make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings, intake.journal.engine))
-        add_metrics_route(app)
-        yield app
+        yield make_intake_app(base.settings, intake, AgencyRegistry.from_settings(base.settings, intake.journal.engine))
 
 
 @contextmanager
@@ -202,8 +205,11 @@ class WorkerProcess:
     ready: threading.Event
 
     def create_app(self) -> StreamsApp:
-        """The faust app; create it inside the event loop that runs it (faust binds its services to that loop)."""
-        return create_app(self.settings, datadir=self.datadir)
+        """The faust app; create it inside the event loop that runs it (faust binds its services to that loop).
+        Its consumer's lag on the topics it works from is a gauge (its changelogs are not work to do)."""
+        app = create_app(self.settings, datadir=self.datadir)
+        watch_faust_lag(app, app_id(self.settings), app.batch_topics, self.settings.metrics_refresh_s)
+        return app
 
 
 @contextmanager
@@ -227,12 +233,18 @@ def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> I
     topics = [TOPICS[name] for name in DISPATCHER_TOPICS]
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
         bound, sessions = base.settings, sessionmaker(base.engine)
-        consumer = make_consumer(bound, *(bound.topic(t) for t in CONSUMED), group_id=dispatcher_group(bound))
         service = DispatcherService(bound, sessions, now=now, publisher=DeliveryPublisher.from_settings(bound),
-                                    consumer=consumer, ready=ready)
-        feed = ChronologyFeed(make_consumer(bound, bound.topic(SUBJECT_EVENTS), group_id=chronology_group(bound)),
+                                    consumer=_lag_sampled(bound, [bound.topic(t) for t in CONSUMED],
+                                                          dispatcher_group(bound)), ready=ready)
+        feed = ChronologyFeed(_lag_sampled(bound, [bound.topic(SUBJECT_EVENTS)], chronology_group(bound)),
                               sessions, codec_for(bound))
-        yield DispatcherProcess(service, [feed.run])
+        gauges = LedgerGauges(sessions, bound.metrics_refresh_s, now)
+        yield DispatcherProcess(service, [feed.run, gauges.run])
+
+
+def _lag_sampled(settings: Settings, topics: list[str], group: str) -> LagSampled:
+    """A consumer of the group on the topics that records its own lag (runtime.consumer_lag)."""
+    return LagSampled(make_consumer(settings, *topics, group_id=group), group, topics, settings.metrics_refresh_s)
 
 
 @dataclass
@@ -259,6 +271,17 @@ def webhooks(settings: Settings) -> Iterator[web.Application]:
         finally:
             if publisher is not None:
                 publisher.close()
+
+
+@contextmanager
+def staff_web(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> Iterator[web.Application]:
+    """The staff web app over the ledger database (no Kafka); sign-in codes go out through the delivery channels."""
+    with database(settings) as engine:
+        oidc = OidcClient(settings) if settings.uses_oidc else None
+        app = make_web_app(WebDeps(settings=settings, engine=engine, channels=build_channels(settings), now=now,
+                                   oidc=oidc))
+        add_metrics_route(app)
+        yield app
 
 
 @contextmanager

@@ -33,19 +33,21 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "entrypoints.commands.topics", "provision topics from the catalogue (topics apply [--dry-run])"),
     Command("filedrop", "entrypoints.commands.filedrop", "read agency CSV / JSON-lines extracts dropped in the file-drop folders"),
     Command("sqlpoll", "entrypoints.commands.sqlpoll", "poll agency SQL tables and views declared in the feed mappings"),
-    Command("up", "entrypoints.commands.up", "run the whole pipeline on this machine (broker, intake, worker, dispatcher, webhooks, file drop)"),
+    Command("up", "entrypoints.commands.up", "run the whole pipeline on this machine (broker, intake, worker, dispatcher, webhooks, file drop, web app)"),
     Command("demo", "entrypoints.commands.demo", "run `up` with sample multi-agency data, print the alerts and messages delivered, exit"),
     Command("intake", "entrypoints.commands.intake", "run the HTTP intake (POST /v1/topics/{topic}/events)"),
     Command("replay", "entrypoints.commands.replay", "replay a scenario (JSON lines) through the pipeline on a simulated clock; print alerts"),
     Command("worker", "entrypoints.commands.worker", "run a streams worker: identity resolution, correlation rules, alerts"),
     Command("dispatcher", "entrypoints.commands.dispatcher", "deliver alerts: ledger, SMS (Twilio) and e-mail (SMTP) or the outbox, retries, failover"),
     Command("webhooks", "entrypoints.commands.webhooks", "serve Twilio status/inbound-SMS callbacks and e-mail ack links"),
+    Command("web", "entrypoints.commands.web", "serve the staff web app: sign in, my alerts, acknowledge, chronologies, on call"),
     Command("audit", "entrypoints.commands.audit", "who was told what, when: --subject S | --alert A | --recipient R [--json]"),
     Command("chronology", "entrypoints.commands.chronology", "render one subject's multi-agency chronology (Markdown or HTML)"),
     Command("db", "entrypoints.commands.db", "run database migrations (db upgrade [--revision REV] | db current)"),
     Command("dead-letters", "entrypoints.commands.dead_letters", "list, show or replay dead letters (list | show ID | replay ID...|--all [--dry-run])"),
     Command("bench", "entrypoints.commands.bench", "capacity check: raw broker ceiling, pipeline throughput, latency, state, replay"),
     Command("deploy", "entrypoints.commands.deploy", "deployment helpers (deploy strimzi-topics | strimzi-users | acl-table)"),
+    Command("openapi", "entrypoints.commands.openapi", "print the intake's OpenAPI 3.1 document (--problems: the problem types page)"),
 )
 
 # Global options: each dest is a Settings field.

@@ -24,29 +24,40 @@ from connectors.http import agencies as agencies_module
 from connectors.http.agencies import DEV_AGENCIES_RESOURCE, Agency, load_agencies
 from connectors.mappings.config import MappingConfigError, default_mappings_dir, load_mappings
 from runtime.embedded_broker import HOST as BROKER_HOST
-from runtime.safety import Refusal, env_name, secret_refusals, unknown_variables, weak_shared_secrets
+from runtime.safety import (
+    Refusal,
+    env_name,
+    secret_refusals,
+    unknown_variables,
+    weak_shared_secrets,
+    web_production_refusals,
+    web_sign_in_refusals,
+)
 from runtime.settings import Settings
 
 AGENCIES, MAPPINGS = "agencies", "mappings"
 # What each process-starting command reads; production refuses development secrets for every one of them.
 SERVICES: dict[str, frozenset[str]] = {
     "intake": frozenset({AGENCIES}), "filedrop": frozenset({MAPPINGS}), "sqlpoll": frozenset({MAPPINGS}),
-    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(),
+    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(), "web": frozenset(),
     "dead-letters": frozenset({MAPPINGS}), "up": frozenset({AGENCIES, MAPPINGS}),
 }
 # No production checks: read-only tools, those that always run on their own embedded broker (demo, bench), and
 # replay, which runs a scenario on topics of its own prefix and reads no agencies or mappings.
-TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo", "replay"})
-NO_DATA_FOLDER = frozenset({"settings", "deploy"})
+TOOLS = frozenset({"settings", "broker", "topics", "db", "audit", "chronology", "bench", "deploy", "demo", "replay",
+                   "openapi"})
+NO_DATA_FOLDER = frozenset({"settings", "deploy", "openapi"})
 ALWAYS_DATA_FOLDER = frozenset({"up", "demo", "broker", "worker", "replay", "bench"})
 # (host setting, port setting) each service listens on; `up` checks every component's itself, under its lock.
 LISTENS: dict[str, tuple[tuple[str, str], ...]] = {
     "intake": (("intake_host", "intake_port"),), "webhooks": (("webhooks_host", "webhooks_port"),),
     "worker": (("metrics_host", "worker_metrics_port"),), "dispatcher": (("metrics_host", "dispatcher_metrics_port"),),
     "filedrop": (("metrics_host", "filedrop_metrics_port"),), "sqlpoll": (("metrics_host", "sqlpoll_metrics_port"),),
+    "web": (("web_host", "web_port"),),
 }
 IN_PRODUCTION = "refusing to start in production"
-USES_KAFKA = frozenset({*SERVICES} - {"dead-letters"}) | {"topics", "replay"}
+USES_KAFKA = frozenset({*SERVICES} - {"dead-letters", "web"}) | {"topics", "replay"}  # the web app: the ledger only
+WITH_WEB = frozenset({"web", "up"})
 KAFKA_PROBE_S = 10.0  # how long the brokers may take to accept a connection before the process gives up
 
 
@@ -78,8 +89,12 @@ def check(command: str, args: argparse.Namespace, settings: Settings, environ: M
         referenced += names
     if not getattr(args, "once", False):
         verdict.errors += [r.line() for r in port_refusals(settings, _listens(command, settings))]
+    if command in WITH_WEB:
+        verdict.errors += [r.line() for r in web_sign_in_refusals(settings)]
     if command in SERVICES and settings.is_production:
         verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in production_refusals(settings, needs)]
+        if command in WITH_WEB:
+            verdict.errors += [f"{IN_PRODUCTION}: {r.line()}" for r in web_production_refusals(settings)]
     if not verdict.errors and command in USES_KAFKA and settings.kafka_bootstrap:
         verdict.unreachable = unreachable_kafka(settings)
     elif command in SERVICES and settings.production is False and not settings.uses_embedded_broker:

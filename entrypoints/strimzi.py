@@ -40,6 +40,10 @@ class Access:
     idempotent: bool = False  # a kafka-python (idempotent) producer: IdempotentWrite on the cluster
 
 
+# Services that never talk to Kafka, so get no KafkaUser: the staff web app reads and writes the ledger only.
+WITHOUT_KAFKA = frozenset({"web"})
+
+
 def services(settings: Settings) -> dict[str, Access]:
     """Each service's Kafka access (intake, file drop and SQL polling publish the same way, as separate users)."""
     internal = tuple(spec.short_name for spec in internal_topic_specs(settings))

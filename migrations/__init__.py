@@ -17,6 +17,7 @@ from connectors.intake.refusals import refusal_metadata
 from connectors.intake.sealed import sealed_metadata
 from connectors.intake.tables import connector_metadata
 from consumers.ledger.models import ledger_metadata
+from consumers.web.tables import web_metadata
 from runtime.db import make_engine
 from runtime.replay_guard import replay_guard_metadata
 
@@ -28,7 +29,7 @@ __all__ = ["LOCATION", "TARGET_METADATA", "alembic_config", "current_revision", 
 LOCATION = Path(__file__).resolve().parent
 # Every MetaData the migrations manage: a layer that gets tables adds its metadata here and a revision under versions/.
 TARGET_METADATA: tuple[sa.MetaData, ...] = (connector_metadata, ledger_metadata, replay_metadata, refusal_metadata,
-                                            sealed_metadata, replay_guard_metadata)
+                                            sealed_metadata, replay_guard_metadata, web_metadata)
 
 
 _REVISION = re.compile(r'^(down_)?revision(?:: [^=]+)? = "?([A-Za-z0-9_]+|None)"?\s*$', re.M)

@@ -8,14 +8,20 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from runtime.settings import DEV_ACK_LINK_SECRET, DEV_DEAD_LETTER_KEY, DEV_NAME_HASH_KEY, Settings
+from runtime.settings import (
+    DEV_ACK_LINK_SECRET,
+    DEV_DEAD_LETTER_KEY,
+    DEV_NAME_HASH_KEY,
+    DEV_WEB_SESSION_SECRET,
+    Settings,
+)
 
 PREFIX = "DRIVE_"
 PLACEHOLDER = "change-me"  # the marker of every template value (.env.example, secret.example.yaml)
 MIN_KEY_LENGTH = 32
 # Keys this program owns: a public default is a known key, and a short one is guessable.
 OWN_KEYS = {"name_hash_key": DEV_NAME_HASH_KEY, "ack_link_secret": DEV_ACK_LINK_SECRET,
-            "dead_letter_key": DEV_DEAD_LETTER_KEY}
+            "dead_letter_key": DEV_DEAD_LETTER_KEY, "web_session_secret": DEV_WEB_SESSION_SECRET}
 NEW_KEY_HINT = 'e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # DRIVE_TEST_* belong to the test suite (external Kafka / PostgreSQL for the tests), not to a process.
 RESERVED_PREFIXES = ("DRIVE_TEST_",)
@@ -95,3 +101,31 @@ def unknown_variables(environ: Mapping[str, str], also_known: Iterable[str] = ()
         hint = f" (did you mean {close[0]}?)" if close else ""
         warnings.append(f"{name} is not a setting{hint}; it is ignored (`drive-alerts settings` lists them all)")
     return warnings
+
+
+def web_sign_in_refusals(settings: Settings) -> list[Refusal]:
+    """OpenID Connect asked for (or an issuer given) without what the flow needs."""
+    if not settings.uses_oidc:
+        return []
+    refusals = [Refusal(env_name(f), "is unset, but the web app signs staff in with OpenID Connect",
+                        "set it to what your identity provider registered for this app")
+                for f in ("oidc_issuer", "oidc_client_id") if not getattr(settings, f)]
+    if "openid" not in settings.oidc_scopes.split():
+        refusals.append(Refusal(env_name("oidc_scopes"), "does not ask for the openid scope",
+                                'include "openid", e.g. "openid email profile"'))
+    return refusals
+
+
+def web_production_refusals(settings: Settings) -> list[Refusal]:
+    """In production the web app signs staff in with the identity provider, over https, with Secure cookies."""
+    if not settings.uses_oidc:
+        return [Refusal(env_name("oidc_issuer"), "is unset, so staff would sign in to the web app with one-time codes",
+                        "set DRIVE_OIDC_ISSUER, DRIVE_OIDC_CLIENT_ID and DRIVE_OIDC_CLIENT_SECRET to your identity "
+                        "provider's")]
+    refusals = []
+    if settings.oidc_issuer and not settings.oidc_issuer.startswith("https://"):
+        refusals.append(Refusal(env_name("oidc_issuer"), "is not an https URL", "use the provider's https issuer"))
+    if not settings.resolved_web_base_url.startswith("https://"):
+        refusals.append(Refusal(env_name("web_base_url"), "is not an https URL, so session cookies would travel "
+                                                          "unencrypted", "set it to the web app's public https URL"))
+    return refusals

@@ -13,6 +13,7 @@ from schemas.enums import Channel, Severity
 DEV_NAME_HASH_KEY = "drive-alerts-development-key-change-me"
 DEV_DEAD_LETTER_KEY = "drive-alerts-development-dead-letter-key-change-me"
 DEV_ACK_LINK_SECRET = "drive-alerts-development-ack-secret-change-me"
+DEV_WEB_SESSION_SECRET = "drive-alerts-development-web-session-secret-change-me"
 _SEVERITIES = tuple(s.value for s in Severity if s is not Severity.UNKNOWN)
 _CHANNELS = tuple(c.value for c in Channel if c is not Channel.UNKNOWN)
 
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     intake_max_age_days: float = Field(7300.0, gt=0, description="Intake: an event's occurred_at or recorded_at may be at most this many days old (history loaded late is fine; a date in year 1 is a mistake).")
     intake_host: str = Field("127.0.0.1", description="Address the HTTP intake listens on.")
     intake_port: int = Field(8081, description="Port of the HTTP intake.")
+    intake_public_url: str | None = Field(None, description="External base URL of the HTTP intake (behind a proxy: the public https URL); the problem type URIs of its refusals (RFC 9457) point at its /problems page. Default: http://DRIVE_INTAKE_HOST:DRIVE_INTAKE_PORT.")
     intake_max_body_bytes: int = Field(1_048_576, description="Largest accepted HTTP intake body; larger gets 413.")
     intake_max_batch: int = Field(500, description="Most records in one intake batch.")
     intake_signature_max_age_s: int = Field(300, description="Oldest accepted HMAC signature timestamp (replay window).")
@@ -111,6 +113,24 @@ class Settings(BaseSettings):
     resend_high_min: int = Field(60, ge=1, description="Minutes between re-sends of an unacknowledged HIGH alert to each recipient who has not acknowledged it.")
     resend_high_max: int = Field(1, ge=0, description="Most re-sends of an unacknowledged HIGH alert to one recipient (0: none).")
 
+    # --- staff web app (sign-in, sessions) and the review chronology
+    web_host: str = Field("127.0.0.1", description="Address the staff web app listens on.")
+    web_port: int = Field(8083, description="Port of the staff web app (also its /metrics, /healthz and /readyz).")
+    web_base_url: str | None = Field(None, description="External base URL of the staff web app (behind a proxy: the public https URL); OpenID Connect redirects come back to it, and https makes its cookies Secure. Default http://web_host:web_port.")
+    web_session_secret: SecretStr = Field(SecretStr(DEV_WEB_SESSION_SECRET), description="Key that encrypts and signs the web app's session cookies and hashes its one-time sign-in codes (secret; set it in production).")
+    web_session_max_age_s: int = Field(28800, ge=60, description="Web app: a session ends this many seconds after sign-in, however active (a shift).")
+    web_session_idle_s: int = Field(1800, ge=60, description="Web app: a session ends after this many seconds without a request.")
+    web_sign_in: Literal["auto", "oidc", "code"] = Field("auto", description="Web app sign-in: oidc = OpenID Connect (DRIVE_OIDC_*), code = a one-time code sent to the staff member's registered phone or e-mail; auto = oidc when DRIVE_OIDC_ISSUER is set, else code. Production refuses code.")
+    web_sign_in_code_ttl_s: int = Field(600, ge=30, description="Web app: seconds a one-time sign-in code stays valid.")
+    web_sign_in_code_attempts: int = Field(5, ge=1, description="Web app: wrong tries of one sign-in code before it is void.")
+    web_programme_leads: str = Field("", description="Web app: staff ids (comma-separated) of the programme leads, who may open every subject's chronology; each must also be registered staff.")
+    oidc_issuer: str | None = Field(None, description="OpenID Connect issuer URL of the organisation's identity provider (its /.well-known/openid-configuration is read); set turns OIDC sign-in on.")
+    oidc_client_id: str | None = Field(None, description="OpenID Connect client id of the staff web app.")
+    oidc_client_secret: SecretStr | None = Field(None, description="OpenID Connect client secret of the staff web app (secret).")
+    oidc_scopes: str = Field("openid email profile", description="OpenID Connect scopes asked for (space-separated; openid is required).")
+    oidc_staff_claim: str = Field("email", description="ID token claim naming the staff member: email (matched to the registry's e-mail) or any other claim, e.g. sub or preferred_username (matched to the staff id).")
+    chronology_silence_h: float = Field(24.0, gt=0, description="Chronology: during a bail period, this many hours without any agency record is flagged as a gap.")
+
     # --- delivery (dispatcher, SMS, e-mail)
     channels_by_severity: str = Field("CRITICAL=SMS+EMAIL,HIGH=SMS+EMAIL,MEDIUM=EMAIL,LOW=EMAIL", description="Delivery: channels per alert severity, SEVERITY=CHANNEL[+CHANNEL] comma-separated (channels SMS, EMAIL).")
     delivery_max_attempts: int = Field(6, description="Delivery: attempts of one message before a transient fault counts as permanent (then failover).")
@@ -140,6 +160,7 @@ class Settings(BaseSettings):
     dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
     filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
     sqlpoll_metrics_port: int = Field(9104, description="Port of SQL polling's /metrics, /healthz and /readyz; 0 turns it off.")
+    metrics_refresh_s: float = Field(15.0, gt=0, description="How often the gauges that need work are refreshed (s): the dispatcher's ledger gauges (one grouped query each) and every consumer's lag.")
 
     # --- logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
@@ -182,6 +203,20 @@ class Settings(BaseSettings):
         if self.production is not None:
             return self.production
         return not self.uses_embedded_broker and not self.embedded_workarounds
+
+    @property
+    def programme_lead_ids(self) -> frozenset[str]:
+        """The staff ids of DRIVE_WEB_PROGRAMME_LEADS."""
+        return frozenset(part.strip() for part in self.web_programme_leads.split(",") if part.strip())
+
+    @property
+    def uses_oidc(self) -> bool:
+        """The web app signs staff in through OpenID Connect (else with one-time codes)."""
+        return self.web_sign_in == "oidc" or (self.web_sign_in == "auto" and self.oidc_issuer is not None)
+
+    @property
+    def resolved_web_base_url(self) -> str:
+        return (self.web_base_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,6 +5,11 @@ no ValueError for a 5,000-digit integer). Limits: total size, nesting depth, str
 length of a number literal. Refused too: text that is not UTF-8, lone surrogates (a \\ud800 escape without its
 pair), NaN/Infinity and numbers a float cannot hold, and duplicate keys (two values for one name: which one a
 reader sees differs between parsers, so neither is kept). A UTF-8 byte-order mark at the start is ignored.
+A refusal names where it is (`path`) when it is about one value: a string, a key, a number, or the value nested
+one level too deep.
+
+split_items reads a document of the form {"<member>": [item, ...]} into the texts of its items without parsing
+them, so that each item can be parsed (and refused) on its own: one bad record of a batch costs no other.
 """
 from __future__ import annotations
 
@@ -18,6 +23,11 @@ from schemas.errors import Reason
 from schemas.formats import SURROGATES
 
 _STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# strings, structure and separators; a quote that starts no complete string is a token of its own (never valid)
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]|"')
+_MEMBER_ARRAY = re.compile(r'[ \t\r\n]*\{[ \t\r\n]*("[^"\\]*(?:\\.[^"\\]*)*")[ \t\r\n]*:[ \t\r\n]*\[')
+_LITERALS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?(?:Infinity|[0-9][0-9.eE+-]*)|NaN')
+_CLOSING = re.compile(r'[ \t\r\n]*\}[ \t\r\n]*')
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _OPENERS = frozenset("[{")
 
@@ -42,6 +52,14 @@ class JsonRefused(ValueError):
         self.path = path
 
 
+class _Misread(JsonRefused):
+    """A number refused inside json.loads, which does not say where: its literal, to find it."""
+
+    def __init__(self, code: Reason, message: str, literal: str) -> None:
+        super().__init__(code, message)
+        self.literal = literal
+
+
 def parse_json(data: bytes | bytearray | memoryview | str, limits: JsonLimits = JsonLimits()) -> Any:
     """The JSON value of `data` within `limits`; raises JsonRefused (and nothing else) for anything else."""
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
@@ -53,6 +71,8 @@ def parse_json(data: bytes | bytearray | memoryview | str, limits: JsonLimits = 
     try:
         value = json.loads(text, object_pairs_hook=_object, parse_int=_number(limits, int),
                            parse_float=_number(limits, float), parse_constant=_constant)
+    except _Misread as exc:
+        raise JsonRefused(exc.code, exc.message, _path_of(text, exc.literal)) from None
     except JsonRefused:
         raise
     except json.JSONDecodeError as exc:
@@ -86,9 +106,77 @@ def _check_depth(text: str, limit: int) -> None:
         if token in _OPENERS:
             depth += 1
             if depth > limit:
-                raise JsonRefused(Reason.TOO_DEEP, f"nested deeper than {limit} levels")
+                raise JsonRefused(Reason.TOO_DEEP, f"nested deeper than {limit} levels", _path_at(text, match.start()))
         elif token in "]}":
             depth -= 1
+
+
+def _path_at(text: str, end: int) -> str:
+    """The path of the value text[end] opens (one level too deep), read off a second scan up to it."""
+    stack: list[list[Any]] = []  # per open container: its opener and the current key (object) or index (array)
+    last = ""
+    for match in _TOKENS.finditer(text, 0, end):
+        token = match.group()
+        if token in _OPENERS:
+            stack.append([token, 0 if token == "[" else None])
+        elif token in "]}":
+            if stack:
+                stack.pop()
+        elif token == "," and stack:
+            stack[-1][1] = stack[-1][1] + 1 if stack[-1][0] == "[" else None
+        elif token == ":" and stack:
+            stack[-1][1] = _key(last)
+        else:
+            last = token
+    return _path(tuple(part for _, part in stack if part is not None))
+
+
+def _path_of(text: str, literal: str) -> str:
+    """The path of the first value written as `literal` (a number) outside strings."""
+    match = next((m for m in _LITERALS.finditer(text) if m.group() == literal), None)
+    return "" if match is None else _path_at(text, match.start())
+
+
+def _key(token: str) -> str:
+    try:
+        key = json.loads(token)
+    except ValueError:
+        return "?"
+    return key if isinstance(key, str) else "?"
+
+
+def split_items(data: bytes | bytearray | memoryview | str, member: str,
+                limits: JsonLimits = JsonLimits()) -> list[str] | None:
+    """The texts of the items of `{"<member>": [item, ...]}`, unparsed (parse each with parse_json), or None when
+    the document is not exactly of that form (parse it whole to learn why). Raises JsonRefused only for what is
+    wrong with the whole document: too large, not UTF-8. Never recursive: depth costs nothing here."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > limits.max_bytes:
+        raise JsonRefused(Reason.TOO_LARGE, f"is {size} bytes, more than the limit of {limits.max_bytes}")
+    text = _text(data)
+    head = _MEMBER_ARRAY.match(text)
+    if head is None or _key(head.group(1)) != member:
+        return None
+    items: list[str] = []
+    depth, start = 0, head.end()
+    for match in _TOKENS.finditer(text, head.end()):
+        token = match.group()
+        if token in _OPENERS:
+            depth += 1
+        elif token in "]}" and depth:
+            depth -= 1
+        elif token == "]":
+            items.append(text[start:match.start()])
+            closed = _CLOSING.fullmatch(text, match.end())
+            if closed is None or (len(items) == 1 and not items[0].strip()):
+                return [] if closed is not None else None
+            return items
+        elif token in "}\"":
+            return None
+        elif token == "," and not depth:
+            items.append(text[start:match.start()])
+            start = match.end()
+    return None
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -108,18 +196,18 @@ def _number(limits: JsonLimits, kind: type) -> Any:
 
     def parse(literal: str) -> Any:
         if len(literal) > longest:
-            raise JsonRefused(Reason.NUMBER_TOO_LONG,
-                              f"a number is {len(literal)} characters long, more than {longest}")
+            raise _Misread(Reason.NUMBER_TOO_LONG, f"a number is {len(literal)} characters long, more than {longest}",
+                           literal)
         value = kind(literal)
         if kind is float and not math.isfinite(value):
-            raise JsonRefused(Reason.OUT_OF_RANGE, f"the number {literal} is too large for a double")
+            raise _Misread(Reason.OUT_OF_RANGE, f"the number {literal} is too large for a double", literal)
         return value
 
     return parse
 
 
 def _constant(name: str) -> Any:
-    raise JsonRefused(Reason.OUT_OF_RANGE, f"{name} is not a JSON number")
+    raise _Misread(Reason.OUT_OF_RANGE, f"{name} is not a JSON number", name)
 
 
 def _check_strings(value: Any, longest: int) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from connectors.mappings import RowRejected, map_row
 from connectors.mappings.config import FeedMapping
 from runtime.db import as_utc
 from schemas.jsonform import FieldError
+from schemas.jsonparse import JsonRefused, parse_json
 
 # Refused for what the record *is* (or who may send it), not for a contract or mapping fault a fix can cure.
 NOT_REPLAYABLE = frozenset({"UNPARSEABLE", "NOT_ALLOWED", "TOO_LARGE", "UNKNOWN_TOPIC", "NOT_AN_OBJECT"})
@@ -199,9 +199,9 @@ class Resubmitter:
     @staticmethod
     def _json_object(raw: bytes) -> dict[str, Any]:
         try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Unreplayable("raw payload is not JSON") from exc
+            value = parse_json(raw)
+        except JsonRefused as refused:
+            raise Unreplayable(f"raw payload is {refused}") from refused
         if not isinstance(value, dict):
             raise Unreplayable("raw payload is not a JSON object")
         return value

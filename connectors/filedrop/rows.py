@@ -7,10 +7,13 @@ their line number. A row that cannot be read (ragged, bad encoding, bad JSON) co
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from connectors.intake.codes import RefusalCode, parser_code
+from schemas.errors import Reason
+from schemas.jsonparse import JsonRefused, parse_json
 
 CSV_TYPE = "text/csv"
 JSONL_TYPE = "application/x-ndjson"
@@ -22,12 +25,16 @@ class FileProblem(ValueError):
 
 @dataclass(frozen=True)
 class SourceRow:
-    """One record of an extract: its number, raw bytes, and values or the reason it could not be read."""
+    """One record of an extract: its number, raw bytes, and values or why it could not be read (the problem, its
+    code, and where: the row, or a path inside a JSON line)."""
 
     number: int
     raw: bytes
     values: dict[str, Any] | None
     problem: str | None = None
+    code: RefusalCode = RefusalCode.UNPARSEABLE
+    path: str = "row"
+    reason: Reason = Reason.INVALID
 
 
 def content_type(file_name: str) -> str:
@@ -130,14 +137,13 @@ def _jsonl_rows(data: bytes) -> Iterator[SourceRow]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield SourceRow(number, raw, None, "line is not valid UTF-8")
-            continue
-        except ValueError:
-            yield SourceRow(number, raw, None, "line is not valid JSON")
+            value = parse_json(raw)
+        except JsonRefused as refused:
+            yield SourceRow(number, raw, None, f"line is {refused.message}", parser_code(refused.code),
+                            refused.path or "row", refused.code)
             continue
         if not isinstance(value, dict):
-            yield SourceRow(number, raw, None, "line is not a JSON object")
+            yield SourceRow(number, raw, None, "line is not a JSON object", RefusalCode.NOT_AN_OBJECT, "row",
+                            Reason.TYPE)
             continue
         yield SourceRow(number, raw, value)

@@ -26,7 +26,8 @@ from typing import Any
 import structlog
 
 from connectors.filedrop.rows import CSV_TYPE, FileProblem, SourceRow, content_type, read_rows
-from connectors.intake.guards import cell_flaws, flaw_summary
+from connectors.intake.cells import cell_refusal
+from connectors.intake.codes import RefusalCode
 from connectors.intake.refused import RowColumns
 from connectors.intake.sealed import SEALED_SUFFIX, purge_sealed_files
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
@@ -216,21 +217,22 @@ class FileDrop:
 
     def _submit_row(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str) -> IntakeOutcome:
         if row.values is None:
-            return self.intake.refuse(origin, row.raw, row.problem or "unreadable row",
-                                      (FieldError("row", row.problem or "unreadable row"),), mapping.topic, kind)
+            problem = row.problem or "unreadable row"
+            return self.intake.refuse(origin, row.raw, problem, (FieldError(row.path, problem, row.reason),),
+                                      mapping.topic, kind, code=row.code)
         names = _clear_names(mapping, row.values)
         columns = RowColumns(row.values, tuple(row.values) if kind == CSV_TYPE else (),
                              frozenset(mapping.drop) & set(row.values))
         cells, name_columns = read_cells(mapping, row.values)
-        if flaws := cell_flaws(cells, self.max_cell_chars, name_columns):
-            code, errors = flaw_summary(flaws)
+        if refused := cell_refusal(cells, self.max_cell_chars, name_columns):
+            code, errors = refused
             return self.intake.refuse(origin, row.raw, "a cell cannot be read", errors, mapping.topic, kind,
                                       clear_names=names, code=code, columns=columns)
         try:
             mapped = map_row(mapping, row.values)
         except RowRejected as rejected:
             return self.intake.refuse(origin, row.raw, "mapping failed", rejected.errors, mapping.topic, kind,
-                                      clear_names=names, code="MAPPING_FAILED", columns=columns)
+                                      clear_names=names, code=RefusalCode.MAPPING_FAILED, columns=columns)
         return self.intake.submit(mapping.topic, mapped.record, origin, raw=row.raw, content_type=kind,
                                   clear_names=names, columns=columns)
 

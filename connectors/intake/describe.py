@@ -10,11 +10,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from connectors.intake.guards import iter_strings
 from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD, NameHasher
 from schemas.avro_schemas import schema_for
 from schemas.catalogue import EVENT_TYPES, SOURCE_TOPICS
@@ -144,6 +143,21 @@ class Describer:
                     message = message.replace(secret, f"#{self.hasher.fingerprint(secret)[:8]}")
             scrubbed.append(FieldError(_printable(path), _printable(message)))
         return scrubbed
+
+
+def iter_strings(value: Any, limit: int = 500) -> Iterator[str]:
+    """Up to `limit` string keys and values of a parsed JSON value (the values a message must not show)."""
+    stack, seen = [value], 0
+    while stack and seen < limit:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            seen += 1
+            yield item
 
 
 def _printable(text: str) -> str:

@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from schemas.errors import FieldError, Reason
+from schemas.jsonparse import JsonRefused, parse_json
+
 _APOSTROPHES = frozenset("'\u2019\u2018`\u00b4\u02bc")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -80,8 +83,27 @@ class NameHasher:
 
 NAME_FIELD = "person_name"
 HASH_FIELD = "name_hash"
+NAME_MAX_CHARS = 1000
+# A name may hold format characters (zero-width joiners and bidi marks are how some scripts and tools write
+# names, and the hash does not care), but no control or line separator characters and no lone surrogates.
+_NOT_IN_NAMES = frozenset({"Cc", "Zl", "Zp", "Cs"})
+NAME_CHARACTERS = "must not contain control or line separator characters or lone surrogates"
 # a person_name member inside JSON-looking text that did not parse as a whole (e.g. a broken line)
 _NAME_MEMBER = re.compile(rb'"person_name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def name_problem(value: object, path: str = NAME_FIELD) -> FieldError | None:
+    """Why a name given to the door cannot be hashed, or None (null: no name). The door's own rule: the contract
+    never sees names, only their hashes."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return FieldError(path, "must be a string", Reason.TYPE)
+    if len(value) > NAME_MAX_CHARS:
+        return FieldError(path, f"must be at most {NAME_MAX_CHARS} characters", Reason.TOO_LONG)
+    if any(unicodedata.category(ch) in _NOT_IN_NAMES for ch in value):
+        return FieldError(path, NAME_CHARACTERS, Reason.CHARACTERS)
+    return None
 
 
 def reduce_record(record: dict[str, Any], hasher: NameHasher) -> dict[str, Any]:
@@ -119,10 +141,10 @@ def scrub_raw(raw: bytes, hasher: NameHasher, clear_names: Iterable[str] = ()) -
       column) is replaced by `name_hash:<hash>`.
     """
     try:
-        reduced, changed = _reduce_everywhere(json.loads(raw), hasher)
+        reduced, changed = _reduce_everywhere(parse_json(raw), hasher)
         if changed:
             raw = _compact(reduced)
-    except (ValueError, UnicodeError, RecursionError):  # not JSON, or too deep to walk: scrub the text
+    except JsonRefused:  # not JSON the door reads (truncated, too deep, ...): scrub the text
         raw = _NAME_MEMBER.sub(lambda m: _hash_member(m.group(1), hasher), raw)
     for name in sorted({n for n in clear_names if n}, key=len, reverse=True):
         raw = raw.replace(name.encode("utf-8", "surrogatepass"), f"name_hash:{hasher.hash_name(name)}".encode("ascii"))

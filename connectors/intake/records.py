@@ -1,16 +1,14 @@
-"""Records in the intake's own terms: canonical JSON (content hashes), Kafka key, event id, error summary."""
+"""Records in the intake's own terms: canonical JSON (content hashes), Kafka key, event id."""
 from __future__ import annotations
 
 import json
 import queue
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from schemas.catalogue import NO_PERSON_EVENT_TYPES
-from schemas.errors import FieldError
 
 
 def canonical_json(value: Any) -> bytes:
@@ -47,14 +45,6 @@ def record_key(topic: str, record: dict[str, Any]) -> str:
 def event_id_of(record: object) -> str | None:
     """The record's event_id when it is a text (anything else sent there is no id)."""
     return record["event_id"] if isinstance(record, dict) and isinstance(record.get("event_id"), str) else None
-
-
-def error_summary(errors: Iterable[FieldError]) -> str:
-    """The first three field errors in one line, and how many more there are."""
-    errors = list(errors)
-    shown = "; ".join(f"{e.path or '(record)'}: {e.message}" for e in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"{len(errors)} invalid field(s): {shown}{more}"
 
 
 def take_all(items: queue.SimpleQueue[Any]) -> list[Any]:

@@ -12,10 +12,10 @@ from typing import Any
 import structlog
 
 from connectors.intake.describe import DESCRIPTION_TYPE, Describer, describe_bytes
-from connectors.intake.guards import parse_json
 from connectors.intake.pseudonymise import NameHasher, scrub_raw
 from connectors.intake.sealed import DeadLetterVault, SealedRecord
 from schemas.errors import FieldError
+from schemas.jsonparse import JsonRefused, parse_json
 
 log = structlog.get_logger("connectors.intake.refused")
 
@@ -89,9 +89,10 @@ class DeadLetters:
             if columns is not None:
                 return self.describer.columns(columns.values, columns.dropped, len(raw), content_type, True), columns.values
             if _is_json(content_type):
-                parsed = parse_json(raw)
-                if parsed.code is None:
-                    return self.describer.json_value(parsed.value, len(raw), content_type, True), parsed.value
+                value = parse_json(raw)
+                return self.describer.json_value(value, len(raw), content_type, True), value
+            return self.describer.unread(raw, content_type, True), None
+        except JsonRefused:
             return self.describer.unread(raw, content_type, True), None
         except Exception as exc:  # noqa: BLE001 - a description must never cost the dead letter
             log.error("dead_letter_description_failed", error=type(exc).__name__)

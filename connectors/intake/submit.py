@@ -1,4 +1,8 @@
-"""The one path every source goes through: guard, reduce names, validate, journal (dedupe), publish or dead-letter."""
+"""The one path every source goes through: reduce names, validate, journal (dedupe), publish or dead-letter.
+
+Records come parsed (the contract's bounded parser, at each connector); the contract checks them (schemas.admission).
+The door adds only its own rules: a name it can hash, the sending agency, a record key its journal can hold.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -13,20 +17,20 @@ from typing import Any, Literal
 import sqlalchemy as sa
 import structlog
 
-from connectors.intake.guards import flaw_summary, json_flaws
+from connectors.intake.codes import RefusalCode
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
-from connectors.intake.pseudonymise import NAME_FIELD, NameHasher, reduce_record
+from connectors.intake.pseudonymise import NAME_FIELD, NameHasher, name_problem, reduce_record
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
-from connectors.intake.records import canonical_json, error_summary, event_id_of, record_key, take_all
+from connectors.intake.records import canonical_json, event_id_of, record_key, take_all
 from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
 from connectors.intake.retention import Retention
 from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
-from schemas.admission import Refused, admit
-from schemas.jsonform import FieldError
+from schemas.admission import Refused, admit, summary
+from schemas.jsonform import FieldError, Reason
 from schemas.jsonvalues import Limits
 
 log = structlog.get_logger("connectors.intake.submit")
@@ -99,7 +103,7 @@ class Intake:
     def submit(self, topic: str, record: object, origin: Origin, raw: bytes | None = None,
                content_type: str = "application/json", clear_names: Iterable[str] = (),
                name_hashed: bool = False, columns: RowColumns | None = None) -> IntakeOutcome:
-        """Guard and validate one record, reduce names at the door, journal it (dedupe by agency and event_id), publish.
+        """Validate one record, reduce names at the door, journal it (dedupe by agency and event_id), publish.
 
         A refused record becomes a dead letter (refused.py): its description in clear, its raw bytes (`raw`, else
         the record serialised) sealed. `clear_names`: names known to be in `raw`, hashed there too; `columns`: the
@@ -113,7 +117,7 @@ class Intake:
 
     def refuse(self, origin: Origin, raw: bytes, reason: str, errors: Iterable[FieldError] = (),
                topic: str | None = None, content_type: str = "application/octet-stream",
-               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = "UNPARSEABLE",
+               clear_names: Iterable[str] = (), event_id: str | None = None, code: str = RefusalCode.UNPARSEABLE,
                columns: RowColumns | None = None, size: int | None = None) -> IntakeOutcome:
         """Dead-letter a record that never parsed (bad JSON line, bad CSV row) or was refused before submit.
 
@@ -172,27 +176,35 @@ class Intake:
                       topic=refusal.topic, error=type(exc).__name__)
             reason = (f"the intake could not process this record ({type(exc).__name__}); it is kept as a dead "
                       "letter for the operators")
-            return self._refuse(refusal, "PROCESSING_FAILED", reason, (FieldError("", reason),))
+            return self._refuse(refusal, RefusalCode.PROCESSING_FAILED, reason, (FieldError("", reason),))
 
     def _submit(self, topic: str, record: object, refusal: _Refusal, name_hashed: bool) -> IntakeOutcome:
         def refuse(code: str, errors: tuple[FieldError, ...], reason: str | None = None,
                    status: Status = "rejected") -> IntakeOutcome:
-            return self._refuse(refusal, code, reason or error_summary(errors), errors, status)
+            return self._refuse(refusal, code, reason or summary(errors), errors, status)
 
-        if isinstance(record, dict) and (flaws := json_flaws(record, names=(NAME_FIELD,))):
-            return refuse(*flaw_summary(flaws))
-        reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
+        named = isinstance(record, dict) and NAME_FIELD in record
+        bad_name = name_problem(record[NAME_FIELD]) if named else None  # type: ignore[index]
+        if bad_name is not None:  # checked with the rest of the record, so that every problem is told at once
+            reduced: Any = {k: v for k, v in record.items() if k != NAME_FIELD}  # type: ignore[union-attr]
+        else:
+            reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
         try:
             datum = admit(topic, record, reduced, name_hashed=name_hashed, now=datetime.now(UTC), limits=self.limits)
         except Refused as refused:
-            return refuse(refused.code, refused.errors, refused.reason)
+            errors = (bad_name, *refused.errors) if bad_name is not None else refused.errors
+            return refuse(refused.code, errors, None if bad_name is not None else refused.reason)
+        if bad_name is not None:
+            return refuse(RefusalCode.VALIDATION_FAILED, (bad_name,))
         origin = refusal.origin
         if origin.agency is not None and reduced["source"]["agency"] != origin.agency:
-            return refuse("AGENCY_MISMATCH", (FieldError("source.agency", f"must be the sending agency {origin.agency!r}"),))
+            return refuse(RefusalCode.AGENCY_MISMATCH,
+                          (FieldError("source.agency", f"must be the sending agency {origin.agency!r}"),))
         key = record_key(topic, reduced)
         if len(key) > MAX_KEY_CHARS:
             path = "details.subject_id" if topic == "case" else "person_ids[0].value"
-            return refuse("TOO_LONG", (FieldError(path, f"too long for a record key ({MAX_KEY_CHARS} characters)"),))
+            return refuse(RefusalCode.TOO_LONG, (FieldError(
+                path, f"too long for a record key ({MAX_KEY_CHARS} characters)", Reason.TOO_LONG),))
         return self._journal_and_send(topic, reduced, datum, key, origin, refuse)
 
     def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, key: str, origin: Origin,
@@ -210,7 +222,7 @@ class Intake:
                 self._log("duplicate", origin, topic, event_id)
                 return IntakeOutcome("duplicate", event_id)
             err = FieldError("event_id", "already used by this agency for a different record")
-            return refuse("EVENT_ID_CONFLICT", (err,), "event_id reused with different content", "conflict")
+            return refuse(RefusalCode.EVENT_ID_CONFLICT, (err,), "event_id reused with different content", "conflict")
         self._send(stored)
         self._log("accepted", origin, topic, event_id)
         return IntakeOutcome("accepted", event_id)

@@ -5,13 +5,13 @@ value itself (it may be personal data), and returns None so that one row reports
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.mappings.config import FeedMapping
 from schemas.jsonform import FieldError
+from schemas.jsonparse import JsonRefused, parse_json
 
 LOCATION_KINDS = ("UPRN", "POSTCODE_SECTOR", "EM_ZONE", "COURT", "PRISON", "OTHER")
 _TRUE = {"y", "yes", "true", "1", "t"}
@@ -175,8 +175,8 @@ class RowFields:
             return None
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except ValueError:
+                value = parse_json(value)
+            except JsonRefused:
                 self.fail(name, "must be a JSON list of objects")
                 return None
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):

@@ -29,6 +29,7 @@ from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.twilio_status import StatusUpdate, apply_status
 from consumers.ledger.models import audit
 from runtime.logging import get_logger
+from runtime.problems import Section, page_route, problem, type_uri
 from runtime.replay_guard import ReplayGuard
 from runtime.settings import Settings
 from schemas.events import DeliveryEvent
@@ -86,14 +87,20 @@ REFUSALS = {
     "REPLAYED": "this signed request was already received (replay)",
     "BAD_FORM": "the body is not a readable form",
 }
+WEBHOOK_REFUSALS = Section("Webhook refusals", "The `reason` of a refused Twilio callback (403), as its problem "
+                           "`type`: what the sender can do about it.", REFUSALS, prefix="webhook-")
+PAGE_TITLE = "drive-alerts webhooks: problem types"
 
 
 async def _refuse(deps: WebhookDeps, request: web.Request, reason: str) -> web.Response:
-    """403 with the reason code and what it means; audited WEBHOOK_REFUSED and logged (path and reason, never the body)."""
+    """403 (problem+json) with the reason code and what it means; audited WEBHOOK_REFUSED and logged (path and reason,
+    never the body)."""
     log.warning("webhook_refused", path=request.path, reason=reason)
     await deps.in_db(lambda s: audit(s, "WEBHOOK_REFUSED", at=deps.now(), detail={"path": request.path,
                                                                                    "reason": reason}))
-    return web.json_response({"status": "refused", "reason": reason, "message": REFUSALS[reason]}, status=403)
+    return problem(403, {"type": type_uri(deps.settings.public_base_url, WEBHOOK_REFUSALS, reason),
+                         "title": REFUSALS[reason], "status": "refused", "reason": reason, "code": reason,
+                         "message": REFUSALS[reason]})
 
 
 def _replay_token(signature: str, params: Any) -> str:
@@ -238,6 +245,7 @@ def make_app(deps: WebhookDeps) -> web.Application:
     app.router.add_post("/ack/{token}", ack_link_confirm)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    page_route(app, PAGE_TITLE, [WEBHOOK_REFUSALS])
 
     async def shutdown(app: web.Application) -> None:
         app[DEPS].executor.shutdown(wait=True)

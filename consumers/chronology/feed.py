@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.chronology.summary import summarise
+from consumers.metrics import accepted_at
 from consumers.ledger.models import ChronologyEvent
 from runtime.logging import get_logger
 from runtime.settings import Settings
@@ -28,15 +30,29 @@ def group_id(settings: Settings) -> str:
 
 
 def ingest_record(session: Session, codec: AvroCodec, key: bytes | None, value: bytes | None,
-                  headers: Iterable[tuple[str, Any]] | None) -> bool:
+                  headers: Iterable[tuple[str, Any]] | None, timestamp_ms: int | None = None) -> bool:
     """Store one subject-events record if it is an agency event not yet stored; True when a row was added."""
-    entry = chronology_entry(codec, key, value, headers)
+    entry = chronology_entry(codec, key, value, headers, timestamp_ms)
     return entry is not None and store_entry(session, entry)
 
 
+def _received_at(timestamp_ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms and timestamp_ms > 0 else None
+
+
+def _expiry(details: Any) -> datetime | None:
+    """The end a bail, order or licence record gives itself (None for other records)."""
+    return getattr(details, "expires_at", None) or getattr(details, "licence_expires_at", None)
+
+
 def chronology_entry(codec: AvroCodec, key: bytes | None, value: bytes | None,
-                     headers: Iterable[tuple[str, Any]] | None) -> ChronologyEvent | None:
-    """The chronology row of a subject-events record (decoded outside any transaction); None if not an agency event."""
+                     headers: Iterable[tuple[str, Any]] | None, timestamp_ms: int | None = None
+                     ) -> ChronologyEvent | None:
+    """The chronology row of a subject-events record (decoded outside any transaction); None if not an agency event.
+
+    Its broker timestamp, when the streams forwarded the record to the subject, stands for our intake unless the
+    intake journal in the same database says when the door accepted it (store_entry).
+    """
     topic = header(headers, "topic")
     if header(headers, "kind") != KIND_EVENT or key is None or value is None or topic not in EVENT_TYPE_ENUMS:
         return None
@@ -51,13 +67,17 @@ def chronology_entry(codec: AvroCodec, key: bytes | None, value: bytes | None,
         return None
     return ChronologyEvent(event_id=event.event_id, subject_id=subject_id, topic=topic,
                            event_type=event.event_type.value, agency=event.source.agency,
-                           occurred_at=event.occurred_at, recorded_at=event.recorded_at, summary=summarise(event))
+                           occurred_at=event.occurred_at, recorded_at=event.recorded_at,
+                           received_at=_received_at(timestamp_ms), expires_at=_expiry(event.details),
+                           summary=summarise(event))
 
 
 def store_entry(session: Session, entry: ChronologyEvent) -> bool:
-    """Insert the row unless its event_id is stored; True when added."""
+    """Insert the row unless its event_id is stored, with the intake's own acceptance time when the journal is in
+    this database; True when added."""
     if session.get(ChronologyEvent, entry.event_id) is not None:
         return False
+    entry.received_at = accepted_at(session, [entry.event_id]) or entry.received_at
     try:
         with session.begin_nested():
             session.add(entry)
@@ -94,7 +114,7 @@ class ChronologyFeed:
             return 0
         # Decoded before the transaction: on SQLite the write turn is shared with the dispatcher's other threads.
         entries = [e for records in batches.values() for r in records
-                   if (e := chronology_entry(self.codec, r.key, r.value, r.headers)) is not None]
+                   if (e := chronology_entry(self.codec, r.key, r.value, r.headers, r.timestamp)) is not None]
         with self.sessions.begin() as session:
             added = sum(store_entry(session, entry) for entry in entries)
         self.consumer.commit()

@@ -25,6 +25,7 @@ from consumers.escalation.policy import (
 from consumers.escalation.resend import run_resends
 from consumers.ledger.directory import Contact, active_duty_managers, duty_managers_on_call
 from consumers.ledger.models import LedgerAlert, RecipientAck, audit
+from consumers.metrics import count_escalations_at_commit
 from runtime.logging import get_logger
 from runtime.settings import Settings
 from schemas.enums import DeliveryKind
@@ -115,6 +116,7 @@ def run_escalations(session: Session, now: datetime, settings: Settings,
         if events is not None:
             run.escalated.append(due)
             run.events.extend(events)
+    count_escalations_at_commit(session, [due.level for due in run.escalated])
     return run
 
 

@@ -38,3 +38,17 @@ def latest_alert_to(session: Session, staff_id: str, rule: str) -> LedgerAlert |
              .order_by(LedgerAlert.received_at.desc(), LedgerAlert.raised_at.desc(), LedgerAlert.alert_id.desc()))
     return session.scalars(query.limit(1)).first()
 
+
+
+def role_words(role: str) -> str:
+    """A staff role as people say it: CASE_MANAGER -> case manager."""
+    return role.replace("_", " ").lower()
+
+
+def how_acknowledged(duty: RecipientAck) -> str:
+    """`via SMS`, `for them by staff-dm-01 (SPOKE_TO_RECIPIENT)`, or `` while unacknowledged."""
+    if duty.acknowledged_at is None:
+        return ""
+    if duty.acknowledged_by in (None, duty.staff_id):
+        return f"via {duty.ack_via}"
+    return f"for them by {duty.acknowledged_by} ({duty.ack_reason or duty.ack_via})"

@@ -1,4 +1,4 @@
-"""The staff directory: STAFF_UPDATED registry snapshots in, contacts and on-call duty managers out."""
+"""The staff directory: registry snapshots in (staff, and the caseload), contacts and on-call duty managers out."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from consumers.ledger.caseload import upsert_case
 from consumers.ledger.columns import utcnow
 from consumers.ledger.models import Staff
+from schemas.case_details import CaseSnapshot
 from schemas.enums import CaseEventType, StaffRole
 from schemas.events import Event, StaffMember
 
@@ -53,7 +55,9 @@ def upsert_staff(session: Session, staff_member: StaffMember, event_id: str, rec
 
 
 def apply_case_event(session: Session, event: Event, now: datetime | None = None) -> bool:
-    """Upsert the staff member of a STAFF_UPDATED event; other case events are ignored (False)."""
+    """Upsert the staff member of a STAFF_UPDATED event, or the caseload entry of a case snapshot; True when applied."""
+    if isinstance(event.details, CaseSnapshot):
+        return upsert_case(session, event.details, event.event_id, event.recorded_at, now)
     if event.event_type != CaseEventType.STAFF_UPDATED or not isinstance(event.details, StaffMember):
         return False
     return upsert_staff(session, event.details, event.event_id, event.recorded_at, now)
@@ -90,3 +94,10 @@ def active_duty_managers(session: Session) -> list[Contact]:
     rows = session.scalars(sa.select(Staff).where(Staff.role == DUTY_MANAGER, Staff.active.is_(True))
                            .order_by(Staff.staff_id))
     return [_contact(row) for row in rows]
+
+
+def staff_by_email(session: Session, email: str) -> Staff | None:
+    """The one active staff member registered with this e-mail (any case); None when none, or several, are."""
+    rows = list(session.scalars(sa.select(Staff).where(sa.func.lower(Staff.email) == email.strip().lower(),
+                                                       Staff.active.is_(True)).limit(2)))
+    return rows[0] if len(rows) == 1 else None

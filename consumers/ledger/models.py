@@ -154,6 +154,8 @@ class ChronologyEvent(Base):
     agency: Mapped[str] = mapped_column(sa.String(100))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # when drive-alerts took it in for the subject
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # the end a bail, order or licence gives
     summary: Mapped[str] = mapped_column(sa.Text())
 
 

@@ -1,4 +1,4 @@
-"""`drive-alerts chronology SUBJECT`: one subject's multi-agency chronology (Markdown or HTML)."""
+"""`drive-alerts chronology SUBJECT`: one subject's review-grade chronology (printable HTML or Markdown)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.chronology.feed import ChronologyFeed, group_id
-from consumers.chronology.report import subject_chronology
+from consumers.chronology.render import render
+from consumers.chronology.review import review
 from entrypoints import bootstrap
 from runtime.codec import codec_for
 from runtime.kafka import make_consumer
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print("drive-alerts chronology: give a SUBJECT (or --ingest)", file=sys.stderr)
             return 2
         with Session(engine) as session:
-            text = subject_chronology(session, args.subject, args.format)
+            text = render(args.format, review(session, args.subject, settings.chronology_silence_h))
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the previous demo data instead of starting clean")
     parser.add_argument("--timeout", type=float, default=90.0,
                         help="longest wait (s) for every expected alert to be delivered")
+    parser.add_argument("--stay", action="store_true",
+                        help="keep the pipeline and the staff web app running after the story, until Ctrl-C")
 
 
 def _post(base: str, topic: str, value: dict[str, Any], key: str | None) -> tuple[int, dict[str, Any]]:
@@ -53,7 +55,8 @@ def _demo_settings(settings: Settings, keep: bool) -> Settings:
         "data_dir": demo_dir, "database_url": None, "kafka_bootstrap": None, "filedrop_dir": None,
         "intake_port": free_port(), "webhooks_port": webhooks, "public_base_url": f"http://127.0.0.1:{webhooks}",
         "worker_metrics_port": free_port(), "dispatcher_metrics_port": free_port(),
-        "filedrop_metrics_port": free_port(), "filedrop_poll_s": 0.5})
+        "filedrop_metrics_port": free_port(), "web_port": free_port(), "web_base_url": None,
+        "web_programme_leads": settings.web_programme_leads or d.PROGRAMME_LEADS, "filedrop_poll_s": 0.5})
 
 
 def _send_story(base: str, now: datetime) -> None:
@@ -134,6 +137,19 @@ def _report(supervisor: Any, timeout_s: float) -> int:
     return 0
 
 
+def _stay(supervisor: Supervisor) -> None:
+    """The web app's address and how to sign in with the demo staff, then run until Ctrl-C."""
+    s = supervisor.settings
+    print(f"\n== the staff web app: {s.resolved_web_base_url}/ ==")
+    print("  sign in as a demo staff member, e.g. staff-cm-01 (case manager), staff-idva-07 (IDVA) or staff-duty-01"
+          f" (duty manager); the one-time code arrives in the outbox {s.data_dir / 'outbox.jsonl'}")
+    print("  Ctrl-C stops everything.", flush=True)
+    try:
+        supervisor.run_until_stopped()
+    except KeyboardInterrupt:
+        pass
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the pipeline in a fresh demo folder, send the story, wait for the deliveries, print them, stop."""
 
@@ -156,7 +172,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         now = datetime.now(UTC)
         _send_story(str(intake), now)
         _drop_extract(supervisor.settings, now)
-        return _report(supervisor, args.timeout)
+        code = _report(supervisor, args.timeout)
+        if args.stay:
+            _stay(supervisor)
+        else:
+            print(f"\n  to see these alerts in the staff web app: drive-alerts demo --stay (or drive-alerts up "
+                  f"--data-dir {settings.data_dir})")
+        return code
     except PipelineError as exc:
         print(f"drive-alerts demo: {exc}")
         return exc.exit_code

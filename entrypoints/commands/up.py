@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="port of the HTTP intake (env DRIVE_INTAKE_PORT)")
     parser.add_argument("--webhooks-port", dest="webhooks_port", type=int, default=None,
                         help="port of the webhooks service (env DRIVE_WEBHOOKS_PORT)")
+    parser.add_argument("--web-port", dest="web_port", type=int, default=None,
+                        help="port of the staff web app (env DRIVE_WEB_PORT)")
     parser.add_argument("--ready-timeout", type=float, default=180.0,
                         help="longest wait (s) for every component to answer /readyz before the banner")
 

@@ -26,6 +26,9 @@ def banner(supervisor: Supervisor, states: dict[str, Readiness]) -> str:
     base_intake = f"http://{s.intake_host}:{s.intake_port}"
     lines += [f"  intake     POST {base_intake}/v1/topics/{{topic}}/events",
               f"  webhooks   {s.public_base_url}/twilio/status, /twilio/inbound, /ack/<token>",
+              f"  web app    {s.resolved_web_base_url}/  staff sign in "
+              + ("with the organisation's identity provider" if s.uses_oidc else
+                 "with a one-time code sent to their registered phone or e-mail (here: the outbox)"),
               f"  outbox     {s.data_dir / 'outbox.jsonl'}  (SMS and e-mail without Twilio/SMTP settings)",
               f"  database   {masked_url(s.resolved_database_url)}",
               f"  file drop  {s.filedrop_dir or s.data_dir / 'filedrop'}/<agency>/incoming/",

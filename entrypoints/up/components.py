@@ -28,8 +28,8 @@ class Component:
 
 
 # Start order; shutdown goes by STOP_ORDER: what takes input first, the broker (not a child) last.
-START_ORDER = ("webhooks", "dispatcher", "worker", "intake", "filedrop")
-STOP_ORDER: tuple[tuple[str, ...], ...] = (("intake", "filedrop"), ("worker",), ("dispatcher",), ("webhooks",))
+START_ORDER = ("webhooks", "dispatcher", "worker", "intake", "filedrop", "web")
+STOP_ORDER: tuple[tuple[str, ...], ...] = (("intake", "filedrop", "web"), ("worker",), ("dispatcher",), ("webhooks",))
 
 
 
@@ -39,7 +39,7 @@ def _url(host: str, port: int) -> str | None:
 
 
 def components(settings: Settings) -> list[Component]:
-    """The five components with the URLs their settings give them, in start order."""
+    """The six components with the URLs their settings give them, in start order."""
     found = []
     for name in START_ORDER:
         [(host, port)] = LISTENS[name]
@@ -60,6 +60,8 @@ def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:
         "DRIVE_INTAKE_HOST": settings.intake_host, "DRIVE_INTAKE_PORT": str(settings.intake_port),
         "DRIVE_WEBHOOKS_HOST": settings.webhooks_host, "DRIVE_WEBHOOKS_PORT": str(settings.webhooks_port),
         "DRIVE_PUBLIC_BASE_URL": settings.public_base_url,
+        "DRIVE_WEB_HOST": settings.web_host, "DRIVE_WEB_PORT": str(settings.web_port),
+        "DRIVE_WEB_BASE_URL": settings.resolved_web_base_url, "DRIVE_WEB_PROGRAMME_LEADS": settings.web_programme_leads,
         "DRIVE_METRICS_HOST": settings.metrics_host,
         "DRIVE_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
         "DRIVE_DISPATCHER_METRICS_PORT": str(settings.dispatcher_metrics_port),

@@ -15,7 +15,10 @@ STAFF = (("staff-cm-01", "CASE_MANAGER", "+447700900001", "cm01@drive.example.or
          ("staff-idva-07", "IDVA", "+447700900007", "idva07@idva.example.org"),
          ("staff-idva-09", "IDVA", "+447700900009", "idva09@idva.example.org"),
          ("staff-idva-11", "IDVA", "+447700900011", "idva11@idva.example.org"),
-         ("staff-duty-01", "DUTY_MANAGER", "+447700900100", "duty@drive.example.org"))
+         ("staff-duty-01", "DUTY_MANAGER", "+447700900100", "duty@drive.example.org"),
+         # A programme lead holds no case: registered like a case manager, named by DRIVE_WEB_PROGRAMME_LEADS.
+         ("staff-lead-01", "CASE_MANAGER", "+447700900200", "lead@drive.example.org"))
+PROGRAMME_LEADS = "staff-lead-01"
 PNC = {"DRV-0101": "2019/0012345A", "DRV-0102": "2017/0456789C", "DRV-0103": "2021/0777001K"}
 EM_SUBJECT, EM_TAG, EM_ZONE = "EMS-3310", "TAG-3310", "ZONE-WM-0042"
 EM_FOLDER, EM_EXTRACT = "em-provider", "em_demo_extract.jsonl"

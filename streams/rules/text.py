@@ -30,8 +30,8 @@ def alert_ref(alert_id: str) -> str:
 
 
 def uk_time(t: datetime) -> str:
-    """Event time in UK local time, HH:MM DD/MM."""
-    return t.astimezone(_UK).strftime("%H:%M %d/%m")
+    """Event time in UK local time with its zone, HH:MM GMT DD/MM or HH:MM BST DD/MM (short enough for an SMS)."""
+    return t.astimezone(_UK).strftime("%H:%M %Z %d/%m")
 
 
 def uk_day(t: datetime) -> str:

@@ -103,18 +103,25 @@ async def test_audit_by_alert_code_and_recipient_and_table(filled: Any, capsys: 
 
 
 async def test_chronology_markdown_and_html(filled: Any, capsys: Any, restore_logging: None, tmp_path: Path) -> None:
-    """The chronology lists agency events, alerts, deliveries, the ack and the escalation in time order."""
-    h, url, _ = filled
+    """The review chronology groups each alert's path (told, acknowledged, escalated, with the time between), lists
+    the agency records that raised no alert and flags the release among them; the HTML is the printable page."""
+    h, url, (acked_id, escalated_id) = filled
+    with h.sessions() as session:
+        acked, escalated = (session.get(LedgerAlert, i).ack_code for i in (acked_id, escalated_id))
     markdown = _cli(capsys, url, "chronology", SUBJECT)
-    kinds = [line.split("|")[2].strip() for line in markdown.splitlines() if line.startswith("| 20")]
-    assert kinds[:2] == ["AGENCY_EVENT", "AGENCY_EVENT"]
-    for kind in ("ALERT", "DELIVERY", "ACKNOWLEDGED", "ESCALATED"):
-        assert kind in kinds
-    assert kinds.index("ACKNOWLEDGED") < kinds.index("ESCALATED")
-    assert "BAIL_GRANTED: bail_ref=WM-BAIL-3321" in markdown
+    groups = {g.split(":")[0]: g for g in markdown.split("\n### ")[1:]}
+    assert set(groups) == {f"CRITICAL {acked}", f"CRITICAL {escalated}"}
+    first, second = groups[f"CRITICAL {acked}"], groups[f"CRITICAL {escalated}"]
+    acked_rows = [line.split(" | ")[2] for line in first.splitlines() if line[2:3].isdigit() and " UTC | " in line]
+    assert acked_rows[:2] == ["RAISED", "LEDGER"] and acked_rows.count("TOLD") == 2
+    assert "ACKNOWLEDGED" in acked_rows and "staff-idva-07 (idva) acknowledged via SMS" in first
+    assert "[ESCALATED]" in second.splitlines()[0] and "| ESCALATED |" in second
+    assert "GMT" in markdown and " UTC " in markdown
+    assert "**RELEASE_WITHOUT_ALERT**" in markdown and "BAIL_GRANTED: bail_ref=WM-BAIL-3321" in markdown
     out = tmp_path / "chronology.html"
     _cli(capsys, url, "chronology", SUBJECT, "--format", "html", "--out", str(out))
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<td>ESCALATED</td>" in page
+    assert page.startswith("<!DOCTYPE html>") and 'data-kind="ESCALATED"' in page and "@media print" in page
+    assert page.count('<article class="alert-group') == 2 and "<svg" in page
     with h.sessions() as session:
         assert session.query(ChronologyEvent).count() == 2

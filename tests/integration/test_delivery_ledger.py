@@ -151,8 +151,9 @@ def test_duty_managers_on_call_are_active_in_shift_and_ordered(session: Session)
     assert directory.contact(session, "nobody") is None
 
 
-def test_only_staff_updated_events_reach_the_directory(session: Session) -> None:
-    """A case snapshot is ignored by the directory; a STAFF_UPDATED is applied."""
+def test_case_snapshots_reach_the_caseload_and_staff_updates_the_directory(session: Session) -> None:
+    """A case snapshot goes to the caseload (its case manager), never to the staff directory; a STAFF_UPDATED is
+    applied to the directory."""
     from consumers.ledger import directory
     from schemas.events import event_from_datum
     from schemas.jsonform import from_json
@@ -161,6 +162,11 @@ def test_only_staff_updated_events_reach_the_directory(session: Session) -> None
 
     case = event_from_datum("case", from_json("case", sample("case", "CASE_OPENED")))
     staff = event_from_datum("case", from_json("case", staff_event("staff-cm-01")))
-    assert directory.apply_case_event(session, case, NOW) is False
+    from consumers.ledger.caseload import Caseload
+
+    assert directory.apply_case_event(session, case, NOW) is True
+    held = session.get(Caseload, case.details.subject_id)
+    assert held is not None and held.case_manager_id == case.details.case_manager_id and held.status == "OPEN"
+    assert directory.contact(session, case.details.case_manager_id) is None
     assert directory.apply_case_event(session, staff, NOW) is True
     assert directory.contact(session, "staff-cm-01").phone_e164 == "+447700900001"

@@ -113,11 +113,31 @@ def signed(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str
             "Content-Type": "application/json"}
 
 
-async def post(client: TestClient, topic: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+PROBLEM_MEMBERS = ("type", "title", "detail")
+
+
+def legacy(body: Any) -> Any:
+    """An answer as it was before problem+json: without the members problem+json adds (the rest must be unchanged)."""
+    if not isinstance(body, dict):
+        return body
+    out = {k: v for k, v in body.items() if k not in PROBLEM_MEMBERS}
+    if "errors" in out:
+        out["errors"] = [{"path": e["path"], "message": e["message"]} for e in out["errors"]]
+    if "results" in out:
+        out["results"] = [legacy(r) for r in out["results"]]
+    return out
+
+
+async def post_raw(client: TestClient, topic: str, body: Any, headers: dict[str, str] | None = None) -> Any:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", **(bearer() if headers is None else headers)}
-    response = await client.post(f"/v1/topics/{topic}/events", data=data, headers=headers)
-    return response.status, await response.json()
+    return await client.post(f"/v1/topics/{topic}/events", data=data, headers=headers)
+
+
+async def post(client: TestClient, topic: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """POST; the status and the answer's fields as they were before problem+json (legacy)."""
+    response = await post_raw(client, topic, body, headers)
+    return response.status, legacy(await response.json())
 
 
 def dead_letters(stack: Stack) -> list[dict[str, Any]]:
@@ -173,7 +193,7 @@ async def test_conflict(client: TestClient, stack: Stack) -> None:
 async def test_bad_credentials_get_401(client: TestClient, stack: Stack, headers: dict[str, str], reason: str) -> None:
     """Missing, wrong, revoked or malformed credentials: 401 with the reason; nothing published or dead-lettered."""
     status, body = await post(client, "incident", incident(), headers)
-    assert (status, body) == (401, {"status": "error", "reason": reason})
+    assert (status, body) == (401, {"status": "error", "reason": reason, "code": "UNAUTHENTICATED"})
     assert stack.read("incident", timeout=1.5) == [] and dead_letters(stack) == []
 
 
@@ -182,11 +202,12 @@ async def test_hmac_good_bad_stale_replayed(client: TestClient, stack: Stack) ->
     body = json.dumps(incident()).encode()
     good = signed(body)
     assert (await post(client, "incident", body, good))[0] == 202
-    assert await post(client, "incident", body, good) == (401, {"status": "error", "reason": "signature already used (replay)"})
+    refused = {"status": "error", "code": "UNAUTHENTICATED"}
+    assert await post(client, "incident", body, good) == (401, {**refused, "reason": "signature already used (replay)"})
     assert await post(client, "incident", body, signed(body, secret="wrong")) == (
-        401, {"status": "error", "reason": "invalid signature"})
+        401, {**refused, "reason": "invalid signature"})
     assert await post(client, "incident", body, signed(body, ts=int(time.time()) - 301)) == (
-        401, {"status": "error", "reason": "signature timestamp outside the allowed window"})
+        401, {**refused, "reason": "signature timestamp outside the allowed window"})
     assert len(stack.read("incident")) == 1
 
 
@@ -224,7 +245,7 @@ async def test_body_not_json_is_400_and_dead_lettered(client: TestClient, stack:
     raw = b'{"event_id": "x", oops'
     status, body = await post(client, "incident", raw)
     assert (status, body["reason"]) == (400, "body is not valid JSON: Expecting property name enclosed in double "
-                                             "quotes (line 1 column 19)")
+                                             "quotes at line 1 column 19")
     [letter] = dead_letters(stack)
     assert (letter["reason"], letter["source"]["agency"]) == ("UNPARSEABLE", "police-wm")
     assert sealed_raw(stack, letter) == raw and b"event_id" not in letter["raw"]
@@ -256,8 +277,8 @@ async def test_oversized_body_is_413_with_json(client: TestClient) -> None:
 
     response = await client.post("/v1/topics/incident/events", data=chunks(),
                                   headers={**bearer(), "Content-Type": "application/json"})
-    assert (response.status, await response.json()) == (413, {"status": "error", "reason": "body over the limit of 16384 "
-                                                                                        "bytes", "code": "TOO_LARGE"})
+    assert (response.status, legacy(await response.json())) == (
+        413, {"status": "error", "reason": "body over the limit of 16384 bytes", "code": "TOO_LARGE"})
 
 
 async def test_batch_too_large_is_413(client: TestClient, stack: Stack) -> None:
@@ -353,7 +374,9 @@ async def test_health_and_readiness(client: TestClient) -> None:
 async def test_unknown_route_answers_json(client: TestClient) -> None:
     """Routes that do not exist answer 404 in JSON too."""
     response = await client.get("/v2/nothing")
-    assert (response.status, await response.json()) == (404, {"status": "error", "reason": "Not Found"})
+    assert (response.status, legacy(await response.json())) == (
+        404, {"status": "error", "reason": "Not Found", "code": "NOT_FOUND"})
+    assert response.content_type == "application/problem+json"
 
 
 async def test_readiness_is_503_when_the_database_is_unreachable(stack: Stack, tmp_path: Any) -> None:

@@ -91,10 +91,14 @@ def test_sqlite_engine_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
 
 
 def test_migrations_ship_in_the_wheel(tmp_path: Path) -> None:
-    """The built wheel holds env.py, the script template and every revision."""
+    """The built wheel holds env.py, the script template and every revision; and the web app's and the
+    chronology's templates and stylesheets (package data, read at run time)."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                     "-w", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("drive_alerts-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     revisions = {f"migrations/versions/{p.name}" for p in (ROOT / "migrations/versions").glob("*.py")}
     assert {"migrations/env.py", "migrations/script.py.mako"} | revisions <= names
+    templates = {str(p.relative_to(ROOT)) for folder in ("consumers/web", "consumers/chronology")
+                 for p in (ROOT / folder).rglob("*") if p.suffix in (".html", ".md", ".css")}
+    assert len(templates) > 10 and templates <= names

@@ -46,7 +46,7 @@ def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None, program:
 
 
 UP_PORTS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT", "DRIVE_DISPATCHER_METRICS_PORT",
-            "DRIVE_FILEDROP_METRICS_PORT")
+            "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
 
 
 def _up_ports(**chosen: int) -> dict[str, str]:
@@ -77,6 +77,7 @@ def production(tmp_path: Path) -> dict[str, str]:
                                                     + "\n# this agency's own copy\n")
     return {"DRIVE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "DRIVE_NAME_HASH_KEY": KEY,
             "DRIVE_ACK_LINK_SECRET": KEY + "-ack", "DRIVE_DEAD_LETTER_KEY": KEY + "-dl",
+            "DRIVE_WEB_SESSION_SECRET": KEY + "-web",
             "DRIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
             "DRIVE_AGENCIES_FILE": str(agencies), "DRIVE_FEED_MAPPINGS_DIR": str(mappings),
             "DRIVE_INTAKE_PORT": str(free_port()), "DRIVE_FILEDROP_METRICS_PORT": str(free_port())}

@@ -93,8 +93,8 @@ def test_unacknowledged_critical_escalates_and_is_resent(replay_into: Any) -> No
     assert sorted((e["staff_id"], e["detail"]["level"], tuple(e["detail"]["notified"])) for e in escalated) == [
         (CM, 1, (DM1,)), (CM, 2, (DM1, DM2)), (IDVA, 1, (DM1,)), (IDVA, 2, (DM1, DM2))]
     chronology = run.run("chronology", "DRV-0001")
-    assert "not acknowledged: staff-cm-01, staff-idva-07" in chronology
-    assert "ESCALATION level 2 to staff-dm-02 about staff-idva-07: sent" in chronology
+    assert chronology.count("| NOT ACKNOWLEDGED |") == 2
+    assert "duty manager(s) staff-dm-01, staff-dm-02 told (level 2) about staff-idva-07: SMS, EMAIL" in chronology
     assert chronology.count("| RESENT |") == 6 and chronology.count("| ESCALATED |") == 4
 
 
@@ -124,7 +124,9 @@ def test_acknowledged_by_the_case_manager_only_still_escalates_for_the_idva(repl
     assert {(r["regarding"], r["acknowledged_at"]) for r in dm} == {(IDVA, None)}
     assert "idva staff-idva-07 has not acknowledged for 15 minutes" in dm[0]["body"]
     chronology = run.run("chronology", "DRV-0001")
-    assert "acknowledged by staff-cm-01 (SMS); not acknowledged: staff-idva-07" in chronology
+    recipients = {line.split(" | ")[0].strip("| "): line for line in chronology.splitlines()
+                  if line.startswith(("| staff-cm-01 |", "| staff-idva-07 |"))}
+    assert "via SMS" in recipients[CM] and "NOT ACKNOWLEDGED" in recipients[IDVA]
 
 
 def test_duty_manager_takes_the_escalation_and_acknowledges_on_behalf(replay_into: Any) -> None:
@@ -142,8 +144,8 @@ def test_duty_manager_takes_the_escalation_and_acknowledges_on_behalf(replay_int
     on_behalf = next(e for e in run.events() if e["action"] == "ACKNOWLEDGED" and e["staff_id"] == IDVA)
     assert (on_behalf["detail"]["by"], on_behalf["detail"]["through"]) == (DM1, "WEB")
     chronology = run.run("chronology", "DRV-0001")
-    assert "ACKNOWLEDGED for staff-idva-07 by staff-dm-01 via ON_BEHALF (reason=SPOKE_TO_RECIPIENT" in chronology
-    assert "ESCALATION_ACKNOWLEDGED by staff-dm-01 via SMS" in chronology
+    assert "staff-idva-07 (idva) acknowledged for them by staff-dm-01 (SPOKE_TO_RECIPIENT)" in chronology
+    assert "| TAKEN | duty manager staff-dm-01 took the escalation about staff-idva-07" in chronology
 
 
 def test_refused_ack_lines_are_named_on_stderr_and_the_replay_goes_on(replay_into: Any, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from runtime.embedded_broker import free_port
 pytestmark = pytest.mark.integration
 DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
 PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT",
-                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT")
+                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
 
 
 def _env(data_dir: Path, ports: dict[str, int], **settings: str) -> dict[str, str]:
@@ -190,7 +190,7 @@ def test_second_up_on_the_same_folder_is_refused_and_the_first_runs_on(tmp_path:
     text = out.read_text()
     assert "every component ready" in text
     assert all(re.search(rf"^  {name:<10} pid \d+ .* ready$", text, re.M) for name in
-               ("intake", "webhooks", "worker", "dispatcher", "filedrop"))
+               ("intake", "webhooks", "worker", "dispatcher", "filedrop", "web"))
     assert (data_dir / "up.lock").read_text() == ""
 
 

@@ -17,7 +17,7 @@ from connectors.http.app import make_app
 from connectors.intake.submit import Intake
 from runtime.settings import Settings
 from tests.integration.intake_wiring import real_intake
-from tests.integration.test_http_intake import registry_for
+from tests.integration.test_http_intake import AGENCIES_YAML, registry_for
 
 
 @dataclass
@@ -41,10 +41,10 @@ class LiveIntake:
 
 
 @contextmanager
-def live_intake(settings: Settings, database_url: str) -> Iterator[LiveIntake]:
+def live_intake(settings: Settings, database_url: str, agencies_yaml: str = AGENCIES_YAML) -> Iterator[LiveIntake]:
     """Serve the intake app on a free 127.0.0.1 port in a thread with its own event loop."""
     with real_intake(settings, database_url) as intake:
-        agencies = registry_for(settings, intake)
+        agencies = registry_for(settings, intake, agencies_yaml)
         loop = asyncio.new_event_loop()
         # access_log=None as `drive-alerts intake` runs it: an access log would keep request paths
         runner = web.AppRunner(make_app(settings, intake, agencies, republish_every_s=3600), access_log=None)

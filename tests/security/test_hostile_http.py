@@ -39,24 +39,28 @@ def good(tag: str = "") -> dict[str, Any]:
     return incident(event_id=f"good-{tag}{uuid.uuid4().hex[:12]}")
 
 
-# poison name -> (change to a good incident, expected reason code, expected error path)
-POISONS: dict[str, tuple[dict[str, Any], str, str]] = {
-    "deep field": ({"details__incident_ref": deep(900)}, "TOO_DEEP", "details.incident_ref"),
-    "lone surrogate id": ({"event_id": "x-\ud800"}, "BAD_CHARACTER", "event_id"),
-    "time before year 1 in UTC": ({"occurred_at": "0001-01-01T00:30:00+01:00"}, "OUT_OF_RANGE", "occurred_at"),
-    "time after year 9999 in UTC": ({"occurred_at": "9999-12-31T23:30:00-01:00"}, "OUT_OF_RANGE", "occurred_at"),
-    "5,000-digit integer": ({"schema_version": DIGITS}, "TOO_LONG", "schema_version"),
-    "900 KB incident_ref": ({"details__incident_ref": "R" * 900_000}, "TOO_LONG", "details.incident_ref"),
-    "5,000-character PNC id": ({"person_ids": [{"scheme": "PNC", "value": "1" * 5000}]}, "TOO_LONG",
-                               "person_ids[0].value"),
-    "NUL in event_id": ({"event_id": "evt-\x00-1"}, "BAD_CHARACTER", "event_id"),
-    "bidi override in event_id": ({"event_id": "evt-\u202e1-gpj"}, "BAD_CHARACTER", "event_id"),
-    "zero-width space in event_id": ({"event_id": "evt-\u200b1"}, "BAD_CHARACTER", "event_id"),
+# poison name -> (change to a good incident, expected code, expected field error code, expected error path).
+# The code is the refusal's (the dead letter's reason): the contract's bounded parser refuses what cannot be read
+# (TOO_DEEP, TOO_LONG, NOT_UTF8), the contract's validator the rest (VALIDATION_FAILED, the field's own code).
+POISONS: dict[str, tuple[dict[str, Any], str, str, str]] = {
+    "deep field": ({"details__incident_ref": deep(900)}, "TOO_DEEP", "too_deep", "details.incident_ref"),
+    "lone surrogate id": ({"event_id": "x-\ud800"}, "NOT_UTF8", "encoding", "event_id"),
+    "time before year 1 in UTC": ({"occurred_at": "0001-01-01T00:30:00+01:00"}, "VALIDATION_FAILED", "out_of_range",
+                                  "occurred_at"),
+    "time after year 9999 in UTC": ({"occurred_at": "9999-12-31T23:30:00-01:00"}, "VALIDATION_FAILED", "out_of_range",
+                                    "occurred_at"),
+    "5,000-digit integer": ({"schema_version": DIGITS}, "TOO_LONG", "number_too_long", "schema_version"),
+    "900 KB incident_ref": ({"details__incident_ref": "R" * 900_000}, "TOO_LONG", "too_long", "details.incident_ref"),
+    "5,000-character PNC id": ({"person_ids": [{"scheme": "PNC", "value": "1" * 5000}]}, "VALIDATION_FAILED",
+                               "too_long", "person_ids[0].value"),
+    "NUL in event_id": ({"event_id": "evt-\x00-1"}, "VALIDATION_FAILED", "characters", "event_id"),
+    "bidi override in event_id": ({"event_id": "evt-\u202e1-gpj"}, "VALIDATION_FAILED", "characters", "event_id"),
+    "zero-width space in event_id": ({"event_id": "evt-\u200b1"}, "VALIDATION_FAILED", "characters", "event_id"),
 }
 
 
 def poisoned(name: str) -> dict[str, Any]:
-    change, _, _ = POISONS[name]
+    change = POISONS[name][0]
     return incident(**change) if "event_id" in change else incident(event_id=f"poison-{uuid.uuid4().hex}", **change)
 
 
@@ -86,12 +90,14 @@ def published_ids(live: LiveIntake) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(POISONS))
 def test_each_poison_alone_is_a_422_with_its_code_and_path(live: LiveIntake, name: str) -> None:
-    """One POST per case of the issue: 422 naming the field and the reason code, and one dead letter."""
-    _, code, path = POISONS[name]
+    """One POST per case of the issue: 422 (problem+json) naming the field, its code and the refusal code, and one
+    dead letter."""
+    _, code, field_code, path = POISONS[name]
     status, body = live.post("incident", body_of(poisoned(name)), POLICE)
-    assert (status, body["code"]) == (422, code), body
+    assert (status, body["code"], body["type"].rsplit("#")[1]) == (422, code, code.lower().replace("_", "-")), body
     [error] = body["errors"]
     assert error["path"].startswith(path) and error["message"], error  # a deep one names where it got too deep
+    assert error["code"] == field_code and error["pointer"].startswith("/" + path.replace(".", "/").replace("[0]", "/0"))
     assert letters_by_reason(live) == {code: 1}
     assert published_ids(live) == []
 

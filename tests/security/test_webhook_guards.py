@@ -52,6 +52,12 @@ async def test_webhook_refusals_say_why(hooks: Harness, signature: str | None, r
                                  headers={"X-Twilio-Signature": signature} if signature else {}) as response:
         body = await response.json()
     assert response.status == 403 and body["reason"] == reason and body["message"]
+    # RFC 9457: a type per reason, documented on the webhooks' own /problems page at that anchor
+    assert response.content_type == "application/problem+json" and body["title"] == body["message"]
+    base, _, anchor = body["type"].partition("/problems#")
+    assert (base, anchor) == (hooks.settings.public_base_url, "webhook-" + reason.lower().replace("_", "-"))
+    async with hooks.client.get(hooks.server.make_url("/problems")) as page:
+        assert page.status == 200 and f'id="{anchor}"' in await page.text()
 
 
 async def test_refused_ack_links_are_audited_and_answered_as_documented(hooks: Harness) -> None:

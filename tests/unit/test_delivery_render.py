@@ -23,9 +23,9 @@ from consumers.delivery.render import (
     to_gsm7,
 )
 
-STREAMS_TEXT = ("DRIVE HIGH ALT5C2E9: released from police custody (BAILED). Case DRV-000123. At 09:41 22/11. "
+STREAMS_TEXT = ("DRIVE HIGH ALT5C2E9: released from police custody (BAILED). Case DRV-000123. At 09:41 GMT 22/11. "
                 "Review risk and safety plans today.")
-IDVA_TEXT = ("DRIVE CRITICAL ALT5C2E9: no-contact breach. Client VIC-0001. At 09:41 22/11. Contact client now.")
+IDVA_TEXT = ("DRIVE CRITICAL ALT5C2E9: no-contact breach. Client VIC-0001. At 09:41 GMT 22/11. Contact client now.")
 PERSONAL = ("Zebedee Quartermaine", "12 Lilac Close", "07700 900123", "+447700900123", "zeb@example.com",
             "ZEBEDEE QUARTERMAINE")
 
@@ -40,7 +40,7 @@ def test_sms_carries_drive_severity_code_text_and_ack_instruction() -> None:
     rendered = render_sms(facts())
     assert not rendered.replaced
     assert rendered.body.startswith("DRIVE HIGH alert KQXMZR: ")
-    assert "released from police custody (BAILED). Case DRV-000123. At 09:41 22/11." in rendered.body
+    assert "released from police custody (BAILED). Case DRV-000123. At 09:41 GMT 22/11." in rendered.body
     assert rendered.body.endswith("Reply ACK KQXMZR")
     assert rendered.body.count("DRIVE HIGH") == 1
 
@@ -103,7 +103,7 @@ def test_the_safe_and_failover_templates_pass_the_guard() -> None:
 
 def test_guard_counts_each_unknown_word() -> None:
     """Known words, codes, times and punctuation pass; every other word counts."""
-    assert unsafe_token_count("Review now: DRV-000123 at 09:41 22/11 (BAILED).") == 0
+    assert unsafe_token_count("Review now: DRV-000123 at 09:41 GMT 22/11 (BAILED).") == 0
     assert unsafe_token_count("Quartermaine visited Lilac") == 3
     assert unsafe_token_count("Ring 07700 900123") == 2  # the phone number and the unknown verb
 

@@ -17,8 +17,10 @@ K8S = DEPLOY / "k8s"
 BASE = K8S / "base"
 KUBERNETES_VERSION = "1.30"
 # Custom resources have no schema in kubernetes-validate; they are checked structurally (and the KafkaTopics
-# and KafkaUsers against the catalogue and the code in test_deploy_kafka.py).
-CUSTOM_KINDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser")}
+# and KafkaUsers against the catalogue and the code in test_deploy_kafka.py, the monitoring resources against the
+# exported metrics in test_deploy_monitoring.py).
+CUSTOM_KINDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser"),
+                ("monitoring.coreos.com/v1", "PrometheusRule"), ("monitoring.coreos.com/v1", "PodMonitor")}
 KUSTOMIZE_FILES = {"kustomization.yaml"}
 
 
@@ -125,6 +127,7 @@ def test_workloads_have_probes_resources_and_run_real_commands() -> None:
     kinds = {(w["kind"], w["metadata"]["name"]) for w in _workloads()}
     assert {("StatefulSet", "drive-worker"), ("Deployment", "drive-intake"), ("Deployment", "drive-dispatcher"),
             ("Deployment", "drive-webhooks"), ("Deployment", "drive-filedrop"), ("Deployment", "drive-sqlpoll"),
+            ("Deployment", "drive-web"),
             ("Job", "drive-migrate")} <= kinds
     for workload in _workloads():
         for container in _containers(workload):
@@ -141,7 +144,7 @@ def test_probe_ports_are_the_ports_the_settings_give_each_role() -> None:
     config = next(doc for _, doc in _k8s_objects() if doc["kind"] == "ConfigMap")["data"]
     expected = {"intake": "DRIVE_INTAKE_PORT", "webhooks": "DRIVE_WEBHOOKS_PORT", "worker": "DRIVE_WORKER_METRICS_PORT",
                 "dispatcher": "DRIVE_DISPATCHER_METRICS_PORT", "filedrop": "DRIVE_FILEDROP_METRICS_PORT",
-                "sqlpoll": "DRIVE_SQLPOLL_METRICS_PORT"}
+                "sqlpoll": "DRIVE_SQLPOLL_METRICS_PORT", "web": "DRIVE_WEB_PORT"}
     for workload in _workloads():
         for container in _containers(workload):
             if container["name"] in expected:
@@ -179,7 +182,7 @@ def test_compose_runs_kafka_kraft_postgres_jobs_and_every_service() -> None:
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["migrate"]["command"] == ["db", "upgrade"] and services["topics"]["command"] == ["topics", "apply"]
-    assert {"intake", "worker", "dispatcher", "webhooks"} <= set(services)
+    assert {"intake", "worker", "dispatcher", "webhooks", "web"} <= set(services)
     names = {c.name for c in COMMANDS}
     for name, service in services.items():
         if name in ("kafka", "postgres"):

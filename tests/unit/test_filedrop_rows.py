@@ -51,7 +51,16 @@ def test_jsonl_rows_numbered_by_line_with_bad_lines_reported() -> None:
     """JSON lines: blank lines skipped, bad JSON, non-objects and bad UTF-8 are per-line problems."""
     data = b'{"a": 1}\n\n{broken\n[1]\n"\xff"\n{"b": "x"}\r\n'
     found = rows("f.jsonl", data)
-    assert [(r.number, r.problem) for r in found] == [
-        (1, None), (3, "line is not valid JSON"), (4, "line is not a JSON object"), (5, "line is not valid UTF-8"),
-        (6, None)]
+    assert [(r.number, r.code, (r.problem or "")[:22]) for r in found] == [
+        (1, "UNPARSEABLE", ""), (3, "UNPARSEABLE", "line is not valid JSON"),
+        (4, "NOT_AN_OBJECT", "line is not a JSON obj"), (5, "NOT_UTF8", "line is not UTF-8: inv"), (6, "UNPARSEABLE", "")]
     assert found[0].values == {"a": 1} and found[5 - 1].raw == b'{"b": "x"}'
+
+
+def test_jsonl_lines_are_read_with_the_contracts_bounded_parser() -> None:
+    """A line nested too deep, with a long number or a duplicate key is refused with the parser's code and place."""
+    data = b'{"x": ' + b"[" * 40 + b"]" * 40 + b'}\n{"n": ' + b"9" * 50 + b'}\n{"a": 1, "a": 2}\n'
+    found = rows("f.jsonl", data)
+    assert [(r.code, r.path, r.reason) for r in found] == [
+        ("TOO_DEEP", "x" + "[0]" * 31, "too_deep"), ("TOO_LONG", "n", "number_too_long"),
+        ("DUPLICATE_KEY", "row", "duplicate_key")]

@@ -16,8 +16,9 @@ from consumers import metrics as consumer_metrics
 from runtime.metrics_server import MetricsServer
 from streams import metrics as stream_metrics
 
-# The only label names any drive metric may carry: none can hold a name, an identifier or free text.
-ALLOWED_LABELS = {"topic", "agency", "status", "reason", "rule", "severity", "channel", "agent", "kind"}
+# The only label names any drive metric may carry: none can hold a name, an identifier or free text (a group is a
+# consumer group of the deployment, a level an escalation level).
+ALLOWED_LABELS = {"topic", "agency", "status", "reason", "rule", "severity", "channel", "agent", "kind", "group", "level"}
 
 
 def _drive_metrics() -> list:

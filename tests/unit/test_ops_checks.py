@@ -76,15 +76,16 @@ def test_production_is_an_external_kafka_unless_said_otherwise(values: dict[str,
 
 def test_secret_refusals_name_the_setting_never_the_value() -> None:
     assert [r.setting for r in secret_refusals(Settings())] == ["DRIVE_NAME_HASH_KEY", "DRIVE_ACK_LINK_SECRET",
-                                                                 "DRIVE_DEAD_LETTER_KEY"]
+                                                                 "DRIVE_DEAD_LETTER_KEY", "DRIVE_WEB_SESSION_SECRET"]
     settings = Settings(name_hash_key=GOOD_KEY, ack_link_secret=SecretStr("short-Zq8"), dead_letter_key=GOOD_KEY,
+                        web_session_secret=GOOD_KEY,
                         database_url="postgresql+psycopg://drive:CHANGE-ME-pw@db/drive")
     lines = [r.line() for r in secret_refusals(settings)]
     assert lines[0].startswith("DRIVE_ACK_LINK_SECRET is only 9 characters long: use a random secret of 32+")
     assert lines[1].startswith("DRIVE_DATABASE_URL still holds a CHANGE-ME placeholder")
     assert not any("Zq8" in line or "CHANGE-ME-pw" in line for line in lines)
     assert secret_refusals(Settings(name_hash_key=GOOD_KEY, ack_link_secret=SecretStr("y" * 32),
-                                    dead_letter_key=GOOD_KEY)) == []
+                                    dead_letter_key=GOOD_KEY, web_session_secret=GOOD_KEY)) == []
     assert DEV_NAME_HASH_KEY != DEV_ACK_LINK_SECRET
 
 
@@ -223,3 +224,17 @@ def test_a_malformed_request_is_one_info_line_without_its_bytes() -> None:
     assert record.exc_info is None and "Zq8" not in record.getMessage()
     other = _record("aiohttp.server", "Error handling request from %s", ("10.0.0.1",), RuntimeError("handler bug"))
     assert QuietStops().filter(other) is True and other.levelno == logging.ERROR
+
+
+def test_the_web_app_in_production_signs_in_with_oidc_over_https_only() -> None:
+    """Production refuses one-time codes, an http issuer or base URL; OIDC without its client id is refused anywhere."""
+    from runtime.safety import web_production_refusals, web_sign_in_refusals
+
+    assert [r.setting for r in web_production_refusals(Settings())] == ["DRIVE_OIDC_ISSUER"]
+    plain = Settings(oidc_issuer="http://idp.example.org", oidc_client_id="web", web_base_url="http://staff.example.org")
+    assert [r.setting for r in web_production_refusals(plain)] == ["DRIVE_OIDC_ISSUER", "DRIVE_WEB_BASE_URL"]
+    good = Settings(oidc_issuer="https://idp.example.org", oidc_client_id="web", web_base_url="https://s.example.org")
+    assert web_production_refusals(good) == [] and web_sign_in_refusals(good) == []
+    assert [r.setting for r in web_sign_in_refusals(Settings(web_sign_in="oidc", oidc_scopes="email"))] == [
+        "DRIVE_OIDC_ISSUER", "DRIVE_OIDC_CLIENT_ID", "DRIVE_OIDC_SCOPES"]
+    assert web_sign_in_refusals(Settings()) == []

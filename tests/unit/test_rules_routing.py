@@ -102,13 +102,13 @@ def test_texts_carry_severity_ref_case_time_and_action():
     _, [alert] = run(subject(), _release())
     cm_text = alert.recipients[0].text
     assert cm_text.startswith(f"DRIVE HIGH {alert_ref(alert.alert_id)}: ")
-    assert f"Case {SUBJECT}" in cm_text and "At 09:41 22/11" in cm_text and "Review" in cm_text
+    assert f"Case {SUBJECT}" in cm_text and "At 09:41 GMT 22/11" in cm_text and "Review" in cm_text
 
 
 def test_uk_time_follows_british_summer_time():
     """Event times are shown in UK local time (BST in summer)."""
-    assert uk_time(datetime(2026, 7, 1, 9, 41, tzinfo=UTC)) == "10:41 01/07"
-    assert uk_time(datetime(2026, 12, 1, 9, 41, tzinfo=UTC)) == "09:41 01/12"
+    assert uk_time(datetime(2026, 7, 1, 9, 41, tzinfo=UTC)) == "10:41 BST 01/07"
+    assert uk_time(datetime(2026, 12, 1, 9, 41, tzinfo=UTC)) == "09:41 GMT 01/12"
 
 
 def test_alert_ref_is_the_first_8_characters_upper_case():

@@ -9,7 +9,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from schemas.errors import Reason
-from schemas.jsonparse import JsonLimits, JsonRefused, parse_json
+from schemas.jsonparse import JsonLimits, JsonRefused, parse_json, split_items
 
 PROFILE = hsettings(max_examples=300, deadline=None)
 JSON_SCALARS = st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats(allow_nan=False,
@@ -115,3 +115,53 @@ def test_size_and_string_limits_name_the_place():
     assert (code, path) == (Reason.TOO_LONG, "records[0].incident_ref")
     code, _, path = _refusal(b'{"a": ["\\ud800"]}')
     assert (code, path) == (Reason.ENCODING, "a[0]")
+
+
+def test_too_deep_names_the_container_nested_too_deep():
+    """Depth is refused where it happens: the path of the first value nested one level too deep."""
+    deep = b"[" * 40 + b"]" * 40
+    code, _, path = _refusal(b'{"a": 1, "details": {"ref": "x", "incident_ref": ' + deep + b"}}")
+    assert code is Reason.TOO_DEEP and path == "details.incident_ref" + "[0]" * 30
+    code, _, path = _refusal(b'[1, 2, {"k[": ' + deep + b"}]")
+    assert (code, path[:9]) == (Reason.TOO_DEEP, "[2].k[[0]")
+    assert _refusal(b"[" * 100_000)[2] == "[0]" * 32
+
+
+@pytest.mark.parametrize(("data", "items"), [
+    (b'{"records": [1, {"a": [2, 3]}, "x,]}"]}', ["1", ' {"a": [2, 3]}', ' "x,]}"']),
+    (b' \n{ "rec\\u006frds" :[ ] }\n', []),
+    (b'{"records": [' + b"[" * 5000 + b", 7]}", None),  # unbalanced: parse it whole to learn why
+    (b'{"records": [1], "x": 2}', None),
+    (b'{"records": [1]', None),
+    (b'{"other": [1]}', None),
+    (b'{"records": ["unterminated]}', None),
+    (b'[{"records": []}]', None),
+])
+def test_split_items_reads_a_batch_into_its_items_unparsed(data, items):
+    """The items of {"records": [...]} come back as texts to parse one by one; any other form is None."""
+    assert split_items(data, "records") == items
+
+
+def test_split_items_lets_each_item_be_refused_alone():
+    """A batch with a too-deep and a too-long item: the good items parse, each bad one is refused on its own."""
+    body = b'{"records": [{"id": 1}, ' + b"[" * 900 + b"]" * 900 + b', {"id": "' + b"x" * 70_000 + b'"}, {"id": 2}]}'
+    parsed = []
+    for item in split_items(body, "records"):
+        try:
+            parsed.append(parse_json(item))
+        except JsonRefused as refused:
+            parsed.append(refused.code)
+    assert parsed == [{"id": 1}, Reason.TOO_DEEP, Reason.TOO_LONG, {"id": 2}]
+    with pytest.raises(JsonRefused) as refused:
+        split_items(b'{"records": [1]}', "records", JsonLimits(max_bytes=4))
+    assert refused.value.code is Reason.TOO_LARGE
+
+
+@pytest.mark.parametrize(("data", "code", "path"), [
+    (b'{"a": "7", "b": [1, ' + b"7" * 50 + b"]}", Reason.NUMBER_TOO_LONG, "b[1]"),
+    (b'{"s": "NaN", "n": {"x": NaN}}', Reason.OUT_OF_RANGE, "n.x"),
+    (b'[1e999]', Reason.OUT_OF_RANGE, "[0]"),
+])
+def test_number_refusals_name_the_number(data, code, path):
+    """A refused number says where it is, though json.loads does not."""
+    assert _refusal(data)[::2] == (code, path)

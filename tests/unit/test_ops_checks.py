@@ -100,7 +100,7 @@ def test_weak_agency_hmac_secrets_are_refused_in_production(tmp_path: Path, monk
     monkeypatch.setenv("DRIVE_AGENCY_WM_HMAC2", "Zq8-short")
     monkeypatch.delenv("DRIVE_AGENCY_WM_HMAC3", raising=False)
     settings = Settings(name_hash_key=GOOD_KEY, ack_link_secret=GOOD_KEY, dead_letter_key=GOOD_KEY,
-                        agencies_file=str(agencies))
+                        web_session_secret=GOOD_KEY, agencies_file=str(agencies))
     lines = [r.line() for r in preflight.production_refusals(settings, frozenset({preflight.AGENCIES}))]
     assert lines == [
         "DRIVE_AGENCY_WM_HMAC (agency police.wm, key wm-1) still holds a CHANGE-ME placeholder: replace it with the "

@@ -86,7 +86,7 @@ def observe_deliveries(session: Session, sent: list[tuple[str, datetime, str]], 
     """observe_delivery for a batch of (channel, raised_at, trigger ids JSON), with one journal query for all."""
     try:
         triggers = [json.loads(ids or "[]") for _, _, ids in sent]
-        accepted = _accepted(session, {e for ids in triggers for e in ids})
+        accepted = accepted_times(session, {e for ids in triggers for e in ids})
         for (channel, raised_at, _), ids in zip(sent, triggers, strict=True):
             RAISED_TO_SENT.labels(channel=channel).observe(max(0.0, (sent_at - raised_at).total_seconds()))
             times = [accepted[e] for e in ids if e in accepted]
@@ -98,11 +98,11 @@ def observe_deliveries(session: Session, sent: list[tuple[str, datetime, str]], 
 
 def accepted_at(session: Session, event_ids: list[str]) -> datetime | None:
     """When the intake accepted the latest of these events (None: not journaled here, e.g. a separate database)."""
-    times = _accepted(session, set(event_ids)).values()
+    times = accepted_times(session, set(event_ids)).values()
     return max(times) if times else None
 
 
-def _accepted(session: Session, event_ids: set[str]) -> dict[str, datetime]:
+def accepted_times(session: Session, event_ids: set[str]) -> dict[str, datetime]:
     """event id -> when the intake journal received it (nothing when the journal is not in this database)."""
     if not event_ids:
         return {}

@@ -53,7 +53,7 @@ class DeliveryPublisher:
         else:
             future.add_errback(lambda exc: log.error("delivery_event_not_published", kind=kind, alert_id=alert_id,
                                                      error=type(exc).__name__))
-        log.info("delivery_event_published", kind=kind, alert_id=alert_id, staff_id=staff_id, channel=channel)
+        log.debug("delivery_event_published", kind=kind, alert_id=alert_id, staff_id=staff_id, channel=channel)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every event sent without waiting has been acknowledged (or failed)."""

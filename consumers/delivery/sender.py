@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,14 @@ from runtime.settings import Settings
 log = get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """A claimed batch whose provider calls have started."""
+
+    claims: list[Claim]
+    futures: list[Future[SendOutcome]]
+
+
 class Sender:
     """Sends due deliveries a batch at a time; a claim is committed before any provider call, outcomes after."""
 
@@ -44,17 +53,29 @@ class Sender:
         self.now = now
         self.jitter = jitter
         self.ack_link = ack_link
+        # Provider calls wait on the network: threads kept for the sender's life, not started per batch.
+        self._pool = ThreadPoolExecutor(max_workers=settings.sender_concurrency, thread_name_prefix="sender")
+
+    def close(self) -> None:
+        """Let the provider-call threads go (calls in flight finish)."""
+        self._pool.shutdown(wait=False)
 
     def send_due(self, limit: int = 50) -> int:
         """Claim up to `limit` due rows at once, call the providers (concurrently), record the outcomes; how many
         were attempted. A crash after the claim leaves rows in `sending` for reconcile, as for one row."""
+        return self.finish(self.start_due(limit))
+
+    def start_due(self, limit: int) -> InFlight:
+        """Claim up to `limit` due rows (committed) and start their provider calls without waiting for them."""
         claims = self.claim_due(limit)
-        if not claims:
-            return 0
-        with ThreadPoolExecutor(max_workers=min(len(claims), self.settings.sender_concurrency)) as pool:
-            outcomes = list(pool.map(self._attempt, claims))
-        self._record_outcomes(list(zip(claims, outcomes, strict=True)))
-        return len(claims)
+        return InFlight(claims, [self._pool.submit(self._attempt, claim) for claim in claims])
+
+    def finish(self, flight: InFlight) -> int:
+        """Wait for a started batch's provider calls and record their outcomes; how many were attempted."""
+        if flight.claims:
+            outcomes = [future.result() for future in flight.futures]
+            self._record_outcomes(list(zip(flight.claims, outcomes, strict=True)))
+        return len(flight.claims)
 
     def send_one(self, delivery_id: int) -> str | None:
         """Claim, send and record one delivery; its new state, or None when another sender claimed it."""
@@ -158,8 +179,8 @@ class Sender:
                 done.append((delivery_id, row.alert_id, row.staff_id, row.channel))
             timings = [(row.channel, alerts[row.alert_id].raised_at, alerts[row.alert_id].trigger_event_ids)
                        for row in (rows[d] for d, _ in sent)]
+            metrics.observe_deliveries(session, timings, now)  # in this turn of the database, not one more
             session.commit()
-            metrics.observe_deliveries(session, timings, now)
         for delivery_id, alert_id, staff_id, channel in done:
             metrics.count_delivery(channel, "sent")
             log.info("delivery_sent", delivery_id=delivery_id, alert_id=alert_id, staff_id=staff_id, channel=channel)

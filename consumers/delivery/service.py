@@ -15,7 +15,7 @@ from consumers.delivery.channels.build import build_channels
 from consumers.delivery.dispatch import parse_channel_plan
 from consumers.delivery.events import DeliveryPublisher
 from consumers.delivery.reconcile import reconcile
-from consumers.delivery.sender import Sender
+from consumers.delivery.sender import InFlight, Sender
 from consumers.escalation.runner import run_follow_ups
 from consumers.ledger import directory
 from runtime.codec import codec_for
@@ -67,6 +67,7 @@ class DispatcherService:
             self.work.set()
             for thread in threads:
                 thread.join(timeout=30)
+            self.sender.close()
             self.consumer.close()
             if self.publisher is not None:
                 self.publisher.close()
@@ -80,10 +81,8 @@ class DispatcherService:
             by_topic.setdefault(short, []).append(record)
         recorded = 0
         with self.sessions.begin() as session:
-            for record in by_topic["case"]:
-                event = self._decode(record, "case")
-                if event is not None:
-                    directory.apply_case_event(session, event_from_datum("case", event), self.now())
+            directory.apply_case_events(session, [event_from_datum("case", datum) for record in by_topic["case"]
+                                                  if (datum := self._decode(record, "case")) is not None], self.now())
             alerts = [Alert.from_datum(datum) for record in by_topic["alert"]
                       if (datum := self._decode(record, "alert")) is not None]
             for alert in record_alerts(session, alerts, self.plan, self.now()) if alerts else ():
@@ -113,14 +112,19 @@ class DispatcherService:
                 log.info("alerts_recorded", count=recorded)
 
     def send_loop(self, stop: threading.Event) -> None:
-        """Reconcile, then send due rows, escalate and reconcile again periodically; until stop is set."""
+        """Reconcile, then send due rows, escalate and reconcile again periodically; until stop is set. Pipelined:
+        the next batch is claimed and its provider calls started before the last batch's outcomes are recorded."""
         reconcile(self.sender, self.stale_after)
         last_escalation = last_reconcile = self.now()
+        flight: InFlight | None = None
         while not stop.is_set():
             self.work.clear()
-            attempted = 0
+            started = 0
             try:
-                attempted = self.sender.send_due(SEND_BATCH)
+                previous, flight = flight, self.sender.start_due(SEND_BATCH)
+                started = len(flight.claims)
+                if previous is not None:
+                    self.sender.finish(previous)
                 now = self.now()
                 if now - last_escalation >= timedelta(seconds=self.settings.escalation_interval_s):
                     self.follow_up(now)
@@ -130,8 +134,19 @@ class DispatcherService:
                     last_reconcile = now
             except Exception:  # noqa: BLE001 - a DB hiccup must not end the sender; the ledger keeps the work
                 log.exception("sender_loop_error")
-            if attempted < SEND_BATCH:  # a full batch means more may be due: go round again at once
+            if started < SEND_BATCH:  # a full batch means more may be due: go round again at once
+                if flight is not None:
+                    self._finish_quietly(flight)
+                    flight = None
                 self.work.wait(self.settings.sender_interval_s)
+        if flight is not None:
+            self._finish_quietly(flight)
+
+    def _finish_quietly(self, flight: InFlight) -> None:
+        try:
+            self.sender.finish(flight)
+        except Exception:  # noqa: BLE001 - rows left in `sending` are reconciled; the sender goes on
+            log.exception("sender_loop_error")
 
     def follow_up(self, now: datetime) -> None:
         """Escalate and re-send what no recipient acknowledged (consumers.escalation), commit, then publish the

@@ -1,6 +1,7 @@
 """The caseload: which case manager holds which subject, from the case registry's snapshots (ids only)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,18 +30,37 @@ class Caseload(Base):
 def upsert_case(session: Session, case: CaseSnapshot, event_id: str, recorded_at: datetime,
                 now: datetime | None = None) -> bool:
     """Apply a case snapshot unless a later one is already applied; True when applied."""
-    row = session.get(Caseload, case.subject_id)
-    if row is not None and row.recorded_at > recorded_at:
-        return False
-    values = dict(case_manager_id=case.case_manager_id, status=str(case.status), source_event_id=event_id,
-                  recorded_at=recorded_at, updated_at=now or utcnow())
-    if row is None:
-        session.add(Caseload(subject_id=case.subject_id, **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    session.flush()
-    return True
+    return upsert_cases(session, [(case, event_id, recorded_at)], now) == 1
+
+
+def upsert_cases(session: Session, snapshots: Sequence[tuple[CaseSnapshot, str, datetime]],
+                 now: datetime | None = None) -> int:
+    """Apply a batch of (snapshot, event id, recorded_at): per subject the latest, unless a later one is already
+    applied; one query for what is stored, one INSERT and one UPDATE for the batch. How many applied."""
+    latest: dict[str, tuple[CaseSnapshot, str, datetime]] = {}
+    for case, event_id, recorded_at in snapshots:
+        kept = latest.get(case.subject_id)
+        if kept is None or kept[2] <= recorded_at:
+            latest[case.subject_id] = (case, event_id, recorded_at)
+    if not latest:
+        return 0
+    rows = session.execute(sa.select(Caseload.subject_id, Caseload.recorded_at)
+                           .where(Caseload.subject_id.in_(sorted(latest))))
+    stored = {subject_id: recorded for subject_id, recorded in rows}
+    at = now or utcnow()
+    new, changed = [], []
+    for subject_id, (case, event_id, recorded_at) in latest.items():
+        values = {"subject_id": subject_id, "case_manager_id": case.case_manager_id, "status": str(case.status),
+                  "source_event_id": event_id, "recorded_at": recorded_at, "updated_at": at}
+        if subject_id not in stored:
+            new.append(values)
+        elif stored[subject_id] <= recorded_at:
+            changed.append(values)
+    if new:
+        session.execute(sa.insert(Caseload), new)
+    if changed:
+        session.execute(sa.update(Caseload), changed)  # bulk UPDATE by primary key
+    return len(new) + len(changed)
 
 
 def subjects_of(session: Session, staff_id: str) -> set[str]:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consumers.ledger.caseload import upsert_case
+from consumers.ledger.caseload import upsert_case, upsert_cases
 from consumers.ledger.columns import utcnow
 from consumers.ledger.models import Staff
 from schemas.case_details import CaseSnapshot
@@ -52,6 +53,17 @@ def upsert_staff(session: Session, staff_member: StaffMember, event_id: str, rec
             setattr(row, name, value)
     session.flush()
     return True
+
+
+def apply_case_events(session: Session, events: Iterable[Event], now: datetime | None = None) -> None:
+    """apply_case_event for a batch: the case snapshots in bulk (the registry's catch-up is thousands of them)."""
+    snapshots = []
+    for event in events:
+        if isinstance(event.details, CaseSnapshot):
+            snapshots.append((event.details, event.event_id, event.recorded_at))
+        else:
+            apply_case_event(session, event, now)
+    upsert_cases(session, snapshots, now)
 
 
 def apply_case_event(session: Session, event: Event, now: datetime | None = None) -> bool:

@@ -170,3 +170,32 @@ def test_case_snapshots_reach_the_caseload_and_staff_updates_the_directory(sessi
     assert directory.contact(session, case.details.case_manager_id) is None
     assert directory.apply_case_event(session, staff, NOW) is True
     assert directory.contact(session, "staff-cm-01").phone_e164 == "+447700900001"
+
+
+def test_case_snapshots_in_bulk_keep_the_latest_per_subject(session: Session) -> None:
+    """A batch of snapshots (the registry's catch-up): per subject the latest of the batch wins, a stored later one
+    is not overwritten by an older one, and the count says how many were applied."""
+    from dataclasses import replace
+
+    from consumers.ledger.caseload import Caseload, upsert_cases
+    from schemas.events import event_from_datum
+    from schemas.jsonform import from_json
+    from tests.samples.events import sample
+
+    base = event_from_datum("case", from_json("case", sample("case", "CASE_OPENED"))).details
+    a_old, a_new = replace(base, subject_id="DRV-7001", case_manager_id="cm-old"), \
+        replace(base, subject_id="DRV-7001", case_manager_id="cm-new")
+    b_later, b_older = replace(base, subject_id="DRV-7002", case_manager_id="cm-b2"), \
+        replace(base, subject_id="DRV-7002", case_manager_id="cm-b1")
+    assert upsert_cases(session, [(b_later, "e-b2", NOW)], NOW) == 1
+    applied = upsert_cases(session, [(a_new, "e-a2", NOW), (a_old, "e-a1", NOW - timedelta(hours=1)),
+                                     (b_older, "e-b1", NOW - timedelta(hours=1)),
+                                     (replace(base, subject_id="DRV-7003"), "e-c", NOW)], NOW)
+    session.commit()
+    assert applied == 2
+    held = {row.subject_id: (row.case_manager_id, row.source_event_id) for row in session.query(Caseload)}
+    assert held["DRV-7001"] == ("cm-new", "e-a2") and held["DRV-7002"] == ("cm-b2", "e-b2")
+    assert held["DRV-7003"][1] == "e-c"
+    assert upsert_cases(session, [(replace(base, subject_id="DRV-7002", case_manager_id="cm-b3"), "e-b3",
+                                   NOW + timedelta(minutes=1))], NOW) == 1
+    assert session.get(Caseload, "DRV-7002").case_manager_id == "cm-b3"

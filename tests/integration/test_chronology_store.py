@@ -1,0 +1,53 @@
+"""The chronology feed stores a polled batch at once: stored ids skipped, repeats within the batch once, each row
+with the intake's acceptance time when the journal shares the database."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+
+from consumers.chronology.feed import chronology_entry, store_entries
+from consumers.ledger.models import ChronologyEvent
+from migrations import upgrade
+from runtime.db import make_engine
+from schemas.codec import AvroCodec
+from schemas.jsonform import from_json
+from tests.samples.events import sample
+
+pytestmark = pytest.mark.integration
+SUBJECT = b"DRV-000321"
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def _entry(codec: AvroCodec, topic: str, event_type: str) -> ChronologyEvent:
+    value = codec.encode(topic, from_json(topic, sample(topic, event_type, occurred_at="2026-11-22T09:30:00Z")))
+    entry = chronology_entry(codec, SUBJECT, value, [("kind", b"event"), ("topic", topic.encode())], 1_764_000_000_000)
+    assert entry is not None
+    return entry
+
+
+def test_a_batch_is_stored_once_whatever_was_stored_before(session: Session) -> None:
+    codec = AvroCodec()
+    first, second, third = (_entry(codec, "bail", "BAIL_GRANTED"), _entry(codec, "breach", "BREACH_REPORTED"),
+                            _entry(codec, "court", "HEARING_LISTED"))
+    assert store_entries(session, [first]) == 1
+    session.commit()
+    again = _entry(codec, "bail", "BAIL_GRANTED")
+    again.event_id = first.event_id
+    repeat = _entry(codec, "breach", "BREACH_REPORTED")
+    repeat.event_id = second.event_id
+    assert store_entries(session, [again, second, repeat, third]) == 2
+    session.commit()
+    assert store_entries(session, []) == 0
+    stored = {row.event_id: row for row in session.query(ChronologyEvent)}
+    assert set(stored) == {first.event_id, second.event_id, third.event_id}
+    assert all(row.received_at is not None and row.subject_id == SUBJECT.decode() for row in stored.values())

@@ -30,6 +30,11 @@ REPRESENTATIVE = [
     "expiry-bail",  # a timer fired by a clock advance, once
     "escalation-frequency",  # a window over several incidents
     "not-a-subject",  # nobody in the registry (or a closed case): nothing printed
+    "release-bail-no-conditions",  # released with NO conditions protecting the client, HIGH to everyone
+    "conditions-weakened-curfew-hours-cut",  # weakened in content, not only ended
+    "conditions-varied-tightened",  # tightened: no weakening alert
+    "summary-victim-linked-later",  # the newly linked victim's IDVA told the current position
+    "identity-names-as-written",  # a name written another way is still a possible match, never a link
 ]
 
 

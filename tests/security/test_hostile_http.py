@@ -56,6 +56,15 @@ POISONS: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "NUL in event_id": ({"event_id": "evt-\x00-1"}, "VALIDATION_FAILED", "characters", "event_id"),
     "bidi override in event_id": ({"event_id": "evt-\u202e1-gpj"}, "VALIDATION_FAILED", "characters", "event_id"),
     "zero-width space in event_id": ({"event_id": "evt-\u200b1"}, "VALIDATION_FAILED", "characters", "event_id"),
+    "an incident dated 2999": ({"occurred_at": "2999-01-01T00:00:00Z"}, "VALIDATION_FAILED", "out_of_window",
+                               "occurred_at"),
+    # codes are codes: free text in a code field never reaches an alert text
+    "a street address as force_area": ({"details__force_area": "1 Leeds Rd"}, "VALIDATION_FAILED", "too_long",
+                                       "details.force_area"),
+    "a name as a victim ref": ({"details__victim_refs": ["Jane Smith"]}, "VALIDATION_FAILED", "pattern",
+                               "details.victim_refs[0]"),
+    "free text as incident_ref": ({"details__incident_ref": "Jane's flat"}, "VALIDATION_FAILED", "pattern",
+                                  "details.incident_ref"),
 }
 
 
@@ -132,6 +141,21 @@ def test_fullwidth_digits_in_the_hmac_timestamp_are_401_and_audited(live: LiveIn
     assert (status, body["reason"]) == (401, "X-Drive-Timestamp must be unix seconds in ASCII digits")
     rows = refusals(live.intake.journal.engine)
     assert [(r["http_status"], r["agency"], r["reason"]) for r in rows] == [(401, "police-wm", body["reason"])]
+
+
+def test_a_signed_request_replayed_after_the_intake_restarts_is_401(settings_factory: Any, database_url: str) -> None:
+    """The HMAC replay guard is in the database: the same signed request to a restarted intake is refused."""
+    settings = settings_factory(intake_max_body_bytes=LIMIT)
+    data = body_of(good())
+    stamp = str(int(time.time()))
+    signature = hmac.new(SECRET.encode(), stamp.encode() + b"." + data, hashlib.sha256).hexdigest()
+    headers = {**JSON, "X-Drive-Agency": "police-wm", "X-Drive-Timestamp": stamp, "X-Drive-Signature": f"v1={signature}"}
+    with live_intake(settings, database_url) as first:
+        assert first.post("incident", data, headers)[0] == 202
+    with live_intake(settings, database_url) as restarted:
+        status, body = restarted.post("incident", data, headers)
+        assert status == 401 and "replay" in body["reason"].lower(), body
+        assert 401 in [r["http_status"] for r in refusals(restarted.intake.journal.engine)]
 
 
 def test_a_413_leaves_a_refusal_row_a_log_line_and_a_payload_free_dead_letter(

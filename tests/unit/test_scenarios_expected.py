@@ -56,6 +56,8 @@ EXPECTED: dict[str, Outcome] = {
     "expiry-bail": [("release.bail", EVERYONE), ("expiry.upcoming", ABOUT_V1)],
     "expiry-order": [("expiry.upcoming", ABOUT_V2)],
     "identity-possible-match": [("identity.possible_match", MANAGER)],
+    # "TESTSUBJECT,  Aléxis Marie" from another force: comma form, capitals, a mark, a middle name, two spaces
+    "identity-names-as-written": [("identity.possible_match", MANAGER)],
     "incident-new": [("incident.new", ABOUT_V2)],
     "incident-possible-new-victim": [("incident.possible_new_victim", MANAGER)],
     "not-a-subject": [],

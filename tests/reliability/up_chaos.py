@@ -1,0 +1,169 @@
+"""Chaos run against the real `drive-alerts up`: its supervisor SIGKILLed in the middle of the traffic, started again.
+
+    python tests/reliability/chaos.py --up [--short] [--events N] [--subjects N] [--seed N] [--keep DIR]
+
+`drive-alerts up` runs on one data folder (embedded broker, SQLite) with SMS pointed at the Twilio-shaped server
+(failing 30% of POSTs, as in the worker-kill run) and e-mail at an SMTP server (down for a while in the full form).
+The scenario's registry and traffic go through the real HTTP intake, one record at a time, each retried until the
+intake answers it: 202 and 200 (duplicate) count as accepted, a 4xx as refused; connection errors, 429 and 5xx are
+retried (and counted). At `kill_at` the supervisor is SIGKILLed (no clean stop); its components stop themselves, and
+once none of their ports answers, `up` is started again on the same folder while the posting goes on.
+
+Oracle and counting as the worker-kill run (scenario.oracle over exactly the records answered, in the order answered;
+deliveries counted at the fake servers by ack code and address). `lost`: expected alerts with a delivery that never
+arrived; `duplicate_deliveries`: an (alert, recipient, channel) received twice, beyond Twilio timeouts after
+accepting (`duplicates_after_timeout`). Dead letters are read with `drive-alerts dead-letters list` (the journal:
+those of the killed run are no longer on the fresh broker's topic by design) and matched to the malformed records
+by kind. `restart_s`: SIGKILL -> the first delivery, after `up` was started again, of an alert not delivered before.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime.embedded_broker import free_port
+from runtime.settings import Settings
+from tests.fakes.smtp_server import FakeSmtp
+from tests.reliability.observe import expected_deliveries, received
+from tests.reliability.providers import smtp_outage, start_chaotic_twilio
+from tests.reliability.scenario import Sent, build, oracle
+from tests.reliability.up_process import PORTS, Arrivals, HttpSender, Up, dead_letter_kinds, up_env
+
+
+@dataclass(frozen=True)
+class UpPlan:
+    """Sizes and timings of one run (seconds from the start of traffic)."""
+
+    events: int = 6_000
+    subjects: int = 150
+    seed: int = 7
+    traffic_s: float = 120.0
+    kill_at: float = 60.0
+    smtp_down_at: float | None = 15.0
+    smtp_down_s: float = 30.0
+    twilio_faults: bool = True
+    settle_timeout_s: float = 300.0
+    alerting_share: float = 0.08
+
+    @classmethod
+    def short(cls) -> UpPlan:
+        """About 500 events and one supervisor kill, for the test suite (Twilio faults on, no SMTP outage)."""
+        return cls(events=500, subjects=30, traffic_s=25.0, kill_at=10.0, smtp_down_at=None, settle_timeout_s=120.0,
+                   alerting_share=0.25)
+
+
+def run(plan: UpPlan, work: Path) -> dict[str, Any]:
+    """One supervisor-kill run in folder `work`; returns the summary."""
+    scenario = build(plan.seed, plan.events, plan.subjects, plan.alerting_share)
+    twilio, _ = start_chaotic_twilio(plan.seed) if plan.twilio_faults else start_chaotic_twilio(plan.seed, 0.0, 0.0)
+    smtp = FakeSmtp()
+    smtp.start()
+    ports = {name: free_port() for name in PORTS}
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    env = up_env(work, ports, twilio, smtp.port)
+    up, stop, notes, times = Up(work, env, ports), threading.Event(), [], {}
+    sender = HttpSender(ports["DRIVE_INTAKE_PORT"], stop)
+    arrivals = Arrivals(twilio, smtp)
+    try:
+        up.start()
+        up.wait_ready()
+        arrivals.start()
+        for record in scenario.registry:
+            sender.submit(record)
+        timeline = threading.Thread(target=_kill_and_restart, args=(plan, up, sender, stop, notes, times), daemon=True)
+        if plan.smtp_down_at is not None:
+            smtp_outage(smtp, plan.smtp_down_at, plan.smtp_down_s, stop, notes)
+        timeline.start()
+        _traffic(plan, sender, scenario.traffic, stop)
+        timeline.join(300)
+        if "ready_again" not in times:
+            raise RuntimeError(f"drive-alerts up did not come back: {notes}")
+        expected = oracle(sender.sent, Settings())
+        wanted = expected_deliveries(expected, Settings().channels_by_severity)
+        deadline = time.monotonic() + plan.settle_timeout_s
+        while time.monotonic() < deadline and wanted - set(received(twilio, smtp, expected, scenario.staff).counts):
+            time.sleep(1.0)
+        time.sleep(5)  # a late duplicate would land now
+    finally:
+        stop.set()
+        exit_code = up.stop()
+        arrivals.stopping.set()
+    got = received(twilio, smtp, expected, scenario.staff)
+    smtp.stop()
+    first_new = arrivals.first_new_after(times["killed"], times["started_again"])
+    if first_new is not None:
+        times["first_new_delivery"] = first_new
+    before = sum(1 for at, _ in arrivals.seen if at <= times["killed"])
+    return _summary(sender, expected, wanted, got, dead_letter_kinds(env), times, notes, exit_code, up.output(), before)
+
+
+def _traffic(plan: UpPlan, sender: HttpSender, traffic: list[Sent], stop: threading.Event) -> None:
+    start, gap = time.monotonic(), plan.traffic_s / len(traffic)
+    for n, record in enumerate(traffic):
+        delay = start + n * gap - time.monotonic()
+        if delay > 0 and stop.wait(delay):
+            return
+        sender.submit(record)
+
+
+def _kill_and_restart(plan: UpPlan, up: Up, sender: HttpSender, stop: threading.Event, notes: list[str],
+                      times: dict[str, float]) -> None:
+    """At kill_at: SIGKILL the supervisor, wait until no component answers, start `up` again, wait until ready."""
+    if stop.wait(plan.kill_at):
+        return
+    times["killed"] = time.monotonic()
+    times["posted_before_kill"] = len(sender.sent)
+    up.sigkill()
+    notes.append("SIGKILL supervisor")
+    up.wait_gone()
+    times["gone"] = time.monotonic()
+    up.start()
+    times["started_again"] = time.monotonic()
+    up.wait_ready()
+    times["ready_again"] = time.monotonic()
+    notes.append("up ready again")
+
+
+def _summary(sender: HttpSender, expected: dict[str, dict[str, Any]], wanted: set[tuple[str, str, str]], got: Any,
+             dead: Counter[str], times: dict[str, float], notes: list[str], exit_code: int | None,
+             output: str, delivered_before_kill: int) -> dict[str, Any]:
+    missing = wanted - set(got.counts)
+    timeout_dups = sum(min(n - 1, got.after_timeout[k]) for k, n in got.counts.items() if n > 1)
+    dups = sum(n - 1 for n in got.counts.values() if n > 1) - timeout_dups
+    malformed = Counter(_kind(r.value) for r in sender.sent if r.kind == "malformed")
+    since_kill = {k: round(times[k] - times["killed"], 1) if k in times else None
+                  for k in ("gone", "ready_again", "first_new_delivery")}
+    before = int(times.get("posted_before_kill", len(sender.sent)))
+    print(f"notes: {notes}; answers: {dict(sender.answers)}; retries: {dict(sender.retries)}; "
+          f"refused good records: {sender.refused_good[:10]}; missing deliveries: {sorted(missing)[:20]}; "
+          f"dead letters by kind: {dict(dead)}", file=sys.stderr)
+    if missing or dups:
+        print(output[-4000:], file=sys.stderr)
+    return {"events": sum(r.kind != "registry" for r in sender.sent), "expected_alerts": len(expected),
+            "delivered": len(wanted & set(got.counts)), "expected_deliveries": len(wanted),
+            "lost": len({a for a, _, _ in missing}), "duplicate_deliveries": dups,
+            "duplicates_after_timeout": timeout_dups, "unmatched_messages": got.unmatched,
+            "malformed": sum(malformed.values()), "dead_lettered": sum(min(n, dead[k]) for k, n in malformed.items()),
+            "refused_good_records": len(sender.refused_good), "retried_posts": dict(sender.retries),
+            "supervisor_kills": 1, "answered_before_kill": before, "answered_after_kill": len(sender.sent) - before,
+            "delivered_before_kill": delivered_before_kill, "components_gone_s": since_kill["gone"],
+            "up_ready_again_s": since_kill["ready_again"], "restart_s": since_kill["first_new_delivery"],
+            "clean_stop_exit": exit_code}
+
+
+def _kind(value: Any) -> str:
+    """Which malformation a malformed record is (the inverse of scenario.malformed)."""
+    if isinstance(value, list):
+        return "not_object"
+    for how, test in (("bad_time", lambda v: v.get("occurred_at") == "yesterday afternoon"),
+                      ("missing_details", lambda v: "details" not in v), ("unknown_field", lambda v: "narrative" in v),
+                      ("bad_type", lambda v: v.get("schema_version") == "one")):
+        if test(value):
+            return how
+    return "bad_enum"
+

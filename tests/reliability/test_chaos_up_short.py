@@ -31,8 +31,9 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_kill_lands_in_the_middle_of_the_traffic(chaos: dict[str, Any]) -> None:
     """Records were answered and messages delivered before the kill, more records were posted after it, and the
     run raises enough alerts and malformed records to mean something."""
-    assert chaos["answered_before_kill"] > 0 and chaos["delivered_before_kill"] > 0
-    assert chaos["answered_after_kill"] > 0
+    assert chaos["supervisor_kills"] == 1
+    assert chaos["answered_before_kill"][0] > 0 and chaos["delivered_before_kill"][0] > 0
+    assert chaos["answered_after_last_kill"] > 0
     assert chaos["expected_alerts"] > 80 and chaos["malformed"] > 15
 
 
@@ -58,5 +59,5 @@ def test_every_malformed_record_is_dead_lettered_and_no_good_one_refused(chaos: 
 def test_the_restarted_pipeline_delivers_new_alerts_and_stops_cleanly(chaos: dict[str, Any]) -> None:
     """The components of the killed supervisor stopped by themselves, the restarted `up` delivered an alert not
     delivered before (its restart time is reported), and its clean stop exits 0."""
-    assert chaos["components_gone_s"] is not None and chaos["restart_s"] is not None
+    assert None not in chaos["components_gone_s"] and chaos["restart_s"] is not None
     assert chaos["clean_stop_exit"] == 0

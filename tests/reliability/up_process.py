@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,7 @@ class HttpSender:
     answers: Counter[str] = field(default_factory=Counter)
     retries: Counter[str] = field(default_factory=Counter)
     refused_good: list[str] = field(default_factory=list)
+    answered_at: dict[str, float] = field(default_factory=dict)  # event id -> when first answered
 
     def submit(self, record: Sent) -> None:
         body = json.dumps(record.value).encode()
@@ -117,6 +119,8 @@ class HttpSender:
             if status in (200, 202) or 400 <= status < 500 and status != 429:
                 self.sent.append(record)
                 self.answers[str(status)] += 1
+                if isinstance(record.value, dict):
+                    self.answered_at.setdefault(record.value["event_id"], time.monotonic())
                 if status >= 400 and record.kind != "malformed":
                     self.refused_good.append(f"{record.value['event_id']}: {status}")
                 return
@@ -159,7 +163,11 @@ class Arrivals(threading.Thread):
     def first_new_after(self, before: float, after: float) -> float | None:
         """Arrival time of the first message after `after` whose code had not arrived by `before`."""
         old = {code for at, code in self.seen if at <= before}
-        return next((at for at, code in self.seen if at > after and code not in old), None)
+        return self.first_after(after, lambda code: code not in old)
+
+    def first_after(self, after: float, wanted: Callable[[str], bool]) -> float | None:
+        """Arrival time of the first message after `after` whose ack code is `wanted`."""
+        return next((at for at, code in self.seen if at > after and wanted(code)), None)
 
 
 def up_env(work: Path, ports: dict[str, int], twilio: Any, smtp_port: int) -> dict[str, str]:

@@ -8,6 +8,8 @@ The scenario's registry and traffic go through the real HTTP intake, one record 
 intake answers it: 202 and 200 (duplicate) count as accepted, a 4xx as refused; connection errors, 429 and 5xx are
 retried (and counted). At each of `kills_at` the supervisor is SIGKILLed (no clean stop); its components stop
 themselves, and once none of their ports answers, `up` is started again on the same folder while the posting goes on.
+In the full form the first restart is itself SIGKILLed `kill_while_starting_s` after it began (restoring, re-seeding
+or starting its components), then started again.
 
 Oracle and counting as the worker-kill run (scenario.oracle over exactly the records answered, in the order answered;
 deliveries counted at the fake servers by ack code and address). `lost`: expected alerts with a delivery that never
@@ -15,7 +17,8 @@ arrived; `duplicate_deliveries`: an (alert, recipient, channel) received twice, 
 accepting (`duplicates_after_timeout`). Dead letters are read with `drive-alerts dead-letters list` (the journal:
 those of the killed run are no longer on the fresh broker's topic by design) and matched to the malformed records
 by kind. `restart_s`: SIGKILL -> the first delivery, after `up` was started again, of an alert not delivered before
-(a delivery the killed run left pending counts; the slowest of the kills, `restarts_s` has each);
+(a delivery the killed run left pending counts; the slowest of the kills whose restart was not itself killed;
+`restarts_s` has each kill's, `start_killed` says which);
 `restart_new_input_s`: SIGKILL -> the first delivery of an alert whose records were all answered after the restart.
 """
 from __future__ import annotations
@@ -24,8 +27,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ class UpPlan:
     seed: int = 7
     traffic_s: float = 120.0
     kills_at: tuple[float, ...] = (40.0, 100.0)
+    kill_while_starting_s: float | None = 8.0  # the first restart is SIGKILLed this long after it began, once
     smtp_down_at: float | None = 15.0
     smtp_down_s: float = 30.0
     twilio_faults: bool = True
@@ -57,8 +61,8 @@ class UpPlan:
     @classmethod
     def short(cls) -> UpPlan:
         """About 500 events and one supervisor kill, for the test suite (Twilio faults on, no SMTP outage)."""
-        return cls(events=500, subjects=30, traffic_s=25.0, kills_at=(10.0,), smtp_down_at=None,
-                   settle_timeout_s=120.0, alerting_share=0.25)
+        return cls(events=500, subjects=30, traffic_s=25.0, kills_at=(10.0,), kill_while_starting_s=None,
+                   smtp_down_at=None, settle_timeout_s=120.0, alerting_share=0.25)
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Kill:
     ready_again: float | None = None
     first_new_delivery: float | None = None
     first_delivery_of_new_input: float | None = None
+    start_killed: bool = False  # its first restart was SIGKILLed too (its times hold both starts)
 
     def since(self, moment: float | None) -> float | None:
         return None if moment is None else round(moment - self.killed, 1)
@@ -122,8 +127,10 @@ def run(plan: UpPlan, work: Path) -> dict[str, Any]:
         stop.set()
         exit_code = up.stop()
         arrivals.stopping.set()
+        smtp.stop()
+        if twilio.server is not None:
+            twilio.server.shutdown()
     got = received(twilio, smtp, expected, scenario.staff)
-    smtp.stop()
     for kill in timeline.kills:
         kill.delivered_before = sum(1 for at, _ in arrivals.seen if at <= kill.killed)
         kill.first_new_delivery = arrivals.first_new_after(kill.killed, kill.started_again or kill.killed)
@@ -155,6 +162,14 @@ def _kill_and_restart(plan: UpPlan, up: Up, sender: HttpSender, stop: threading.
         kill.gone = time.monotonic()
         up.start()
         kill.started_again = time.monotonic()
+        if plan.kill_while_starting_s is not None and len(timeline.kills) == 1:
+            stop.wait(plan.kill_while_starting_s)
+            up.sigkill()
+            timeline.notes.append("SIGKILL supervisor while it starts")
+            kill.start_killed = True
+            up.wait_gone()
+            up.start()
+            kill.started_again = time.monotonic()
         up.wait_ready()
         kill.ready_again = time.monotonic()
         timeline.notes.append("up ready again")
@@ -168,7 +183,8 @@ def _summary(sender: HttpSender, expected: dict[str, dict[str, Any]], wanted: se
     malformed = Counter(_kind(r.value) for r in sender.sent if r.kind == "malformed")
     kills = timeline.kills
     restarts = [k.since(k.first_new_delivery) for k in kills]
-    known = [r for r in restarts if r is not None]
+    plain = [k.since(k.first_new_delivery) for k in kills if not k.start_killed]
+    known = [r for r in plain if r is not None]
     print(f"notes: {timeline.notes}; answers: {dict(sender.answers)}; retries: {dict(sender.retries)}; "
           f"refused good records: {sender.refused_good[:10]}; missing deliveries: {sorted(missing)[:20]}; "
           f"dead letters by kind: {dict(dead)}", file=sys.stderr)
@@ -180,12 +196,13 @@ def _summary(sender: HttpSender, expected: dict[str, dict[str, Any]], wanted: se
             "duplicates_after_timeout": timeout_dups, "unmatched_messages": got.unmatched,
             "malformed": sum(malformed.values()), "dead_lettered": sum(min(n, dead[k]) for k, n in malformed.items()),
             "refused_good_records": len(sender.refused_good), "retried_posts": dict(sender.retries),
-            "supervisor_kills": len(kills), "answered_before_kill": [k.answered_before for k in kills],
+            "supervisor_kills": len(kills) + sum(k.start_killed for k in kills), "answered_before_kill": [k.answered_before for k in kills],
             "answered_after_last_kill": len(sender.sent) - kills[-1].answered_before,
             "delivered_before_kill": [k.delivered_before for k in kills],
             "components_gone_s": [k.since(k.gone) for k in kills],
             "up_ready_again_s": [k.since(k.ready_again) for k in kills],
-            "restart_s": max(known) if known and len(known) == len(restarts) else None,
+            "restart_s": max(known) if known and len(known) == len(plain) else None,
+            "start_killed": [k.start_killed for k in kills],
             "restarts_s": restarts, "restart_new_input_s": [k.since(k.first_delivery_of_new_input) for k in kills],
             "clean_stop_exit": exit_code}
 

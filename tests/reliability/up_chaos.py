@@ -9,7 +9,8 @@ intake answers it: 202 and 200 (duplicate) count as accepted, a 4xx as refused; 
 retried (and counted). At each of `kills_at` the supervisor is SIGKILLed (no clean stop); its components stop
 themselves, and once none of their ports answers, `up` is started again on the same folder while the posting goes on.
 In the full form the first restart is itself SIGKILLed `kill_while_starting_s` after it began (restoring, re-seeding
-or starting its components), then started again.
+or starting its components), then started again; and between the first two kills the dispatcher alone is SIGKILLed
+(at `dispatcher_kill_at`, mid-send: the supervisor restarts it).
 
 Oracle and counting as the worker-kill run (scenario.oracle over exactly the records answered, in the order answered;
 deliveries counted at the fake servers by ack code and address). `lost`: expected alerts with a delivery that never
@@ -52,6 +53,7 @@ class UpPlan:
     traffic_s: float = 120.0
     kills_at: tuple[float, ...] = (40.0, 100.0)
     kill_while_starting_s: float | None = 8.0  # the first restart is SIGKILLed this long after it began, once
+    dispatcher_kill_at: float | None = 80.0  # the dispatcher alone SIGKILLed (after the first restart is ready)
     smtp_down_at: float | None = 15.0
     smtp_down_s: float = 30.0
     twilio_faults: bool = True
@@ -62,7 +64,7 @@ class UpPlan:
     def short(cls) -> UpPlan:
         """About 500 events and one supervisor kill, for the test suite (Twilio faults on, no SMTP outage)."""
         return cls(events=500, subjects=30, traffic_s=25.0, kills_at=(10.0,), kill_while_starting_s=None,
-                   smtp_down_at=None, settle_timeout_s=120.0, alerting_share=0.25)
+                   dispatcher_kill_at=None, smtp_down_at=None, settle_timeout_s=120.0, alerting_share=0.25)
 
 
 @dataclass
@@ -152,6 +154,10 @@ def _kill_and_restart(plan: UpPlan, up: Up, sender: HttpSender, stop: threading.
     """At each of kills_at: SIGKILL the supervisor, wait until no component answers, start `up` again, until ready."""
     start = time.monotonic()
     for at in plan.kills_at:
+        if plan.dispatcher_kill_at is not None and len(timeline.kills) == 1 and plan.dispatcher_kill_at < at:
+            if stop.wait(max(0.0, start + plan.dispatcher_kill_at - time.monotonic())):
+                return
+            timeline.notes.append(f"SIGKILL dispatcher pid {up.sigkill_component('dispatcher')}")
         if stop.wait(max(0.0, start + at - time.monotonic())):
             return
         kill = Kill(time.monotonic(), len(sender.sent))
@@ -196,7 +202,9 @@ def _summary(sender: HttpSender, expected: dict[str, dict[str, Any]], wanted: se
             "duplicates_after_timeout": timeout_dups, "unmatched_messages": got.unmatched,
             "malformed": sum(malformed.values()), "dead_lettered": sum(min(n, dead[k]) for k, n in malformed.items()),
             "refused_good_records": len(sender.refused_good), "retried_posts": dict(sender.retries),
-            "supervisor_kills": len(kills) + sum(k.start_killed for k in kills), "answered_before_kill": [k.answered_before for k in kills],
+            "supervisor_kills": len(kills) + sum(k.start_killed for k in kills),
+            "dispatcher_kills": sum(note.startswith("SIGKILL dispatcher") for note in timeline.notes),
+            "answered_before_kill": [k.answered_before for k in kills],
             "answered_after_last_kill": len(sender.sent) - kills[-1].answered_before,
             "delivered_before_kill": [k.delivered_before for k in kills],
             "components_gone_s": [k.since(k.gone) for k in kills],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,6 +94,13 @@ class Up:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(30)
+
+    def sigkill_component(self, name: str) -> int:
+        """SIGKILL one component of the running `up` (its pid from this start's banner); the supervisor restarts it."""
+        banner = (self.work / f"up.{self.starts}.out").read_text(errors="replace")
+        pid = int(re.findall(rf"^  {name} +pid (\d+) ", banner, re.M)[-1])
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def output(self) -> str:
         return "".join((self.work / f"up.{n}.out").read_text(errors="replace") for n in range(1, self.starts + 1))

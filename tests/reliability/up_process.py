@@ -32,7 +32,6 @@ KIND_BY_PATH = {"occurred_at": "bad_time", "details": "missing_details", "narrat
                 "schema_version": "bad_type", "": "not_object", "event_type": "bad_enum"}
 
 
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=3) as answer:

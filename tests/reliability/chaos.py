@@ -1,11 +1,12 @@
 """Chaos run: the whole pipeline on the embedded broker and a real database, under kills, rebalances and provider faults.
 
-    python tests/reliability/chaos.py [--short] [--events N] [--subjects N] [--seed N] [--keep DIR]
+    python tests/reliability/chaos.py [--short] [--up] [--events N] [--subjects N] [--seed N] [--keep DIR]
 
 Faults: a streams worker SIGKILLed twice and restarted, a second worker joining mid-traffic (rebalance),
 the Twilio-shaped server failing 30% of POSTs (25% 5xx, 5% timeouts after accepting), the SMTP server down
 for a while, 5% malformed records and 10% repeated ones. Workers and the dispatcher are `drive-alerts`
-subprocesses; the intake runs in this process on the same SQLite database.
+subprocesses; the intake runs in this process on the same SQLite database. `--up` runs the other form instead
+(tests/reliability/up_chaos.py): the real `drive-alerts up`, fed over HTTP, its supervisor SIGKILLed mid-traffic.
 
 Oracle: the pure engine (entrypoints.replay.model.EngineReplay) over exactly the records sent, in the order sent.
 Deliveries are counted from the fake servers' mailboxes (ack code + recipient address), never the ledger.
@@ -38,7 +39,9 @@ if __package__ in (None, ""):  # run as a script from the checkout
 from tests.reliability.observe import AlertWatcher, dead_letter_locations, expected_deliveries, received, summary_line
 from tests.reliability.processes import Child, Children
 from tests.reliability.providers import smtp_outage, start_chaotic_twilio
+from tests.reliability import up_chaos
 from tests.reliability.scenario import Scenario, Sent, build, oracle, partition_of
+from tests.reliability.up_chaos import UpPlan
 
 
 @dataclass(frozen=True)
@@ -261,21 +264,24 @@ def main(argv: list[str] | None = None) -> int:
     """CLI: run once, print the JSON summary as the last line; exit 1 unless the targets are met."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="about 1,000 events, shortened outages")
+    parser.add_argument("--up", action="store_true",
+                        help="the real `drive-alerts up` fed over HTTP, its supervisor SIGKILLed mid-traffic")
     parser.add_argument("--events", type=int)
     parser.add_argument("--subjects", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (logs, database) for inspection")
     args = parser.parse_args(argv)
-    plan = Plan.short() if args.short else Plan()
+    kind, once = (UpPlan, up_chaos.run) if args.up else (Plan, run)
+    plan = kind.short() if args.short else kind()
     overrides = {k: v for k, v in (("events", args.events), ("subjects", args.subjects), ("seed", args.seed)) if v}
-    plan = Plan(**{**plan.__dict__, **overrides})
+    plan = kind(**{**plan.__dict__, **overrides})
     _quiet_logging()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        result = run(plan, args.keep.resolve())
+        result = once(plan, args.keep.resolve())
     else:
         with tempfile.TemporaryDirectory(prefix="drive-chaos-") as folder:
-            result = run(plan, Path(folder))
+            result = once(plan, Path(folder))
     print(summary_line(result), flush=True)
     ok = result["lost"] == 0 and result["duplicate_deliveries"] == 0 and result["dead_lettered"] == result["malformed"]
     return 0 if ok else 1

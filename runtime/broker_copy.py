@@ -69,9 +69,16 @@ class BrokerCopy:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        # One admin and one reader for every checkpoint (a new pair each second cost CPU and logged their closing).
+        self._admin: Any = None
+        self._reader: KafkaConsumer | None = None
 
     def close(self) -> None:
-        """Closes the copy's database."""
+        """Closes the copy's Kafka clients and its database."""
+        for client in (self._reader, self._admin):
+            if client is not None:
+                client.close()
+        self._reader = self._admin = None
         self.db.close()
 
     # ------------------------------------------------------------------ checkpoint
@@ -98,11 +105,9 @@ class BrokerCopy:
 
     def _group_offsets(self) -> dict[str, dict[TopicPartition, int]]:
         """Each group's committed offsets (one request per group: not every broker answers several at once)."""
-        admin = make_admin(self.settings)
-        try:
-            found = {group: admin.list_group_offsets({group: None}).get(group) or {} for group in self.groups}
-        finally:
-            admin.close()
+        if self._admin is None:
+            self._admin = make_admin(self.settings)
+        found = {group: self._admin.list_group_offsets({group: None}).get(group) or {} for group in self.groups}
         return {group: {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
                 for group, offsets in found.items()}
 
@@ -188,22 +193,21 @@ class BrokerCopy:
     def _read(self, starts: dict[TopicPartition, int]) -> tuple[dict[TopicPartition, list[Any]],
                                                                  dict[TopicPartition, int]]:
         """Every record from each start to the partition's true end (a fetch's high watermark), and that end."""
-        consumer: KafkaConsumer = make_consumer(self.settings, fetch_max_wait_ms=self.settings.stream_fetch_max_wait_ms)
-        try:
-            consumer.assign(list(starts))
-            for tp, start in starts.items():
-                consumer.seek(tp, start)
-            listed = consumer.end_offsets(list(starts))
-            records: dict[TopicPartition, list[Any]] = defaultdict(list)
-            deadline = time.monotonic() + READ_TIMEOUT_S
-            while not all(read_to_end(consumer, tp, listed[tp]) for tp in starts):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the broker copy could not read to the end within {READ_TIMEOUT_S:g} s")
-                for tp, batch in consumer.poll(timeout_ms=200).items():
-                    records[tp].extend(batch)
-            return records, {tp: consumer.position(tp) for tp in starts}
-        finally:
-            consumer.close()
+        if self._reader is None:
+            self._reader = make_consumer(self.settings, fetch_max_wait_ms=self.settings.stream_fetch_max_wait_ms)
+        consumer = self._reader
+        consumer.assign(list(starts))
+        for tp, start in starts.items():
+            consumer.seek(tp, start)
+        listed = consumer.end_offsets(list(starts))
+        records: dict[TopicPartition, list[Any]] = defaultdict(list)
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        while not all(read_to_end(consumer, tp, listed[tp]) for tp in starts):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker copy could not read to the end within {READ_TIMEOUT_S:g} s")
+            for tp, batch in consumer.poll(timeout_ms=200).items():
+                records[tp].extend(batch)
+        return records, {tp: consumer.position(tp) for tp in starts}
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)

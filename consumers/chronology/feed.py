@@ -1,4 +1,5 @@
-"""Ingests the streams' subject-events (kind=event) into chronology_events: coded summaries, idempotent by event_id."""
+"""Ingests the streams' subject-events (kind=event) into chronology_events: coded summaries, idempotent by
+(agency, event_id)."""
 from __future__ import annotations
 
 import threading
@@ -74,9 +75,9 @@ def chronology_entry(codec: AvroCodec, key: bytes | None, value: bytes | None,
 
 
 def store_entry(session: Session, entry: ChronologyEvent) -> bool:
-    """Insert the row unless its event_id is stored, with the intake's own acceptance time when the journal is in
-    this database; True when added."""
-    if session.get(ChronologyEvent, entry.event_id) is not None:
+    """Insert the row unless its agency's event is stored, with the intake's own acceptance time when the journal is
+    in this database; True when added."""
+    if session.get(ChronologyEvent, (entry.agency, entry.event_id)) is not None:
         return False
     entry.received_at = accepted_at(session, [entry.event_id]) or entry.received_at
     try:
@@ -92,13 +93,16 @@ def store_entries(session: Session, entries: Iterable[ChronologyEvent]) -> int:
     """store_entry for a polled batch, so the database's write turn is held briefly: one query for the ids already
     stored, one for the intake's acceptance times, one insert (one by one only if another consumer raced it); rows
     added."""
-    fresh: dict[str, ChronologyEvent] = {}
+    fresh: dict[tuple[str, str], ChronologyEvent] = {}
     for entry in entries:
-        fresh.setdefault(entry.event_id, entry)
+        fresh.setdefault((entry.agency, entry.event_id), entry)
     if not fresh:
         return 0
-    stored = set(session.scalars(sa.select(ChronologyEvent.event_id).where(ChronologyEvent.event_id.in_(fresh))))
-    new = [entry for event_id, entry in fresh.items() if event_id not in stored]
+    ids = {event_id for _, event_id in fresh}
+    rows = session.execute(sa.select(ChronologyEvent.agency, ChronologyEvent.event_id)
+                           .where(ChronologyEvent.event_id.in_(ids)))
+    stored = {(agency, event_id) for agency, event_id in rows}
+    new = [entry for key, entry in fresh.items() if key not in stored]
     if not new:
         return 0
     accepted = accepted_times(session, {entry.event_id for entry in new})

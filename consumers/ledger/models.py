@@ -147,11 +147,11 @@ class ChronologyEvent(Base):
     """One coded agency event in a subject's chronology (no free text)."""
 
     __tablename__ = "chronology_events"
+    agency: Mapped[str] = mapped_column(sa.String(100), primary_key=True)  # each agency numbers its own events
     event_id: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
     subject_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     topic: Mapped[str] = mapped_column(sa.String(32))
     event_type: Mapped[str] = mapped_column(sa.String(64))
-    agency: Mapped[str] = mapped_column(sa.String(100))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # when drive-alerts took it in for the subject

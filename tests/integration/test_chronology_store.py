@@ -51,3 +51,16 @@ def test_a_batch_is_stored_once_whatever_was_stored_before(session: Session) -> 
     stored = {row.event_id: row for row in session.query(ChronologyEvent)}
     assert set(stored) == {first.event_id, second.event_id, third.event_id}
     assert all(row.received_at is not None and row.subject_id == SUBJECT.decode() for row in stored.values())
+
+
+def test_another_agencys_record_with_the_same_id_is_its_own_row(session: Session) -> None:
+    """Each agency numbers its own events: a court record sharing a police record's id is kept beside it."""
+    codec = AvroCodec()
+    police, court = _entry(codec, "bail", "BAIL_GRANTED"), _entry(codec, "court", "HEARING_LISTED")
+    court.event_id = police.event_id
+    assert police.agency != court.agency
+    assert store_entries(session, [police]) == 1
+    assert store_entries(session, [court, _entry(codec, "bail", "BAIL_GRANTED")]) == 2
+    session.commit()
+    assert {(row.agency, row.event_id) for row in session.query(ChronologyEvent)} >= {
+        (police.agency, police.event_id), (court.agency, police.event_id)}

@@ -34,10 +34,10 @@ from consumers.delivery.channels.build import build_channels
 from consumers.delivery.events import DELIVERY_TOPIC, DeliveryPublisher
 from consumers.delivery.service import CONSUMED, DispatcherService, dispatcher_group
 from consumers.ledger import utcnow
+from consumers.metrics import LedgerGauges
 from consumers.web.app import make_app as make_web_app
 from consumers.web.deps import WebDeps
 from consumers.web.oidc import OidcClient
-from consumers.metrics import LedgerGauges
 from migrations import upgrade
 from runtime.codec import codec_for
 from runtime.consumer_lag import LagSampled, watch_faust_lag

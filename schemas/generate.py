@@ -17,7 +17,14 @@ from typing import Any
 
 from schemas import avro_schemas as registry
 from schemas._codegen import (
-    EXTERNAL, FieldCode, Imports, Namer, enum_source, external_reader, field_code, record_source,
+    EXTERNAL,
+    FieldCode,
+    Imports,
+    Namer,
+    enum_source,
+    external_reader,
+    field_code,
+    record_source,
 )
 from schemas._exports import envelope_module, facade_modules, import_lines
 from schemas._schemawalk import named_types

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from collections.abc import Callable
 from typing import Any, Self, TypeVar
 
 E = TypeVar("E", bound=Enum)

@@ -21,8 +21,8 @@ from connectors.dead_letters.store import dead_letter_replays
 from connectors.filedrop.rows import CSV_TYPE
 from connectors.intake.describe import DESCRIPTION_TYPE
 from connectors.intake.pseudonymise import HASH_FIELD, NAME_FIELD
-from connectors.intake.sealed import DeadLetterVault, SealBroken, SealedRecord
 from connectors.intake.publisher import DEAD_LETTER_TOPIC
+from connectors.intake.sealed import DeadLetterVault, SealBroken, SealedRecord
 from connectors.intake.submit import Intake, IntakeOutcome, Origin
 from connectors.intake.tables import intake_journal
 from connectors.mappings import RowRejected, map_row

@@ -28,8 +28,8 @@ from connectors.intake.retention import Retention
 from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
-from schemas.catalogue import SOURCE_TOPICS
 from schemas.admission import Refused, admit, summary
+from schemas.catalogue import SOURCE_TOPICS
 from schemas.jsonform import FieldError, Reason
 from schemas.jsonvalues import Limits
 

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consumers.chronology.summary import summarise
-from consumers.metrics import accepted_at, accepted_times
 from consumers.ledger.models import ChronologyEvent
+from consumers.metrics import accepted_at, accepted_times
 from runtime.logging import get_logger
 from runtime.settings import Settings
 from schemas.codec import AvroCodec

@@ -28,13 +28,13 @@ from schemas.subject_events import SUBJECT_EVENTS
 from streams.app import app_id
 from tests.fakes import delivery_samples as samples
 from tests.fakes.delivery_samples import CM, IDVA
+from tests.integration.streams_harness import Feed, idle, start_worker, stop_worker, wait_until
 from tests.integration.test_delivery_dispatcher import (  # noqa: F401 - fixture
     _publish,
     _run_dispatcher,
     _wait_for,
     dispatcher_settings,
 )
-from tests.integration.streams_harness import Feed, idle, start_worker, stop_worker, wait_until
 from tests.unit.ack_ledger_helpers import T0, ledger_session, seed_alert, seed_staff
 from tests.unit.test_escalation_runner import SETTINGS
 

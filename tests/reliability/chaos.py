@@ -36,10 +36,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.reliability import up_chaos
 from tests.reliability.observe import AlertWatcher, dead_letter_locations, expected_deliveries, received, summary_line
 from tests.reliability.processes import Child, Children
 from tests.reliability.providers import smtp_outage, start_chaotic_twilio
-from tests.reliability import up_chaos
 from tests.reliability.scenario import Scenario, Sent, build, oracle, partition_of
 from tests.reliability.up_chaos import UpPlan
 

@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
-from hypothesis.errors import Unsatisfiable
 from hypothesis import settings as hsettings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.core.errors import UnsupportedSchema
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -23,6 +22,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.errors import UnsupportedSchema
 
 from connectors.http.openapi import openapi_document
 from schemas.catalogue import SOURCE_TOPICS

@@ -12,8 +12,7 @@ import yaml
 from connectors.intake.publisher import DEAD_LETTER_TOPIC
 from consumers.chronology.feed import group_id as chronology_group
 from consumers.delivery.events import DELIVERY_TOPIC
-from consumers.delivery.service import CONSUMED
-from consumers.delivery.service import dispatcher_group
+from consumers.delivery.service import CONSUMED, dispatcher_group
 from entrypoints.bootstrap import DISPATCHER_TOPICS, INTAKE_TOPICS, WORKER_TOPICS
 from entrypoints.strimzi import WITHOUT_KAFKA, acl_table, services, topics_yaml, user_name, users_yaml
 from runtime.kafka import producer_config

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from schemas.shared import Source
 from schemas.details import Arrest, CustodyRelease, EmSignalLoss, EmZoneExit
 from schemas.enums import (
     BreachEventType,
@@ -15,6 +14,7 @@ from schemas.enums import (
     IncidentEventType,
     OffenceCategory,
 )
+from schemas.shared import Source
 from streams.rules import apply, empty
 from streams.rules.state import CustodyStatus
 from tests.unit.rules_fixtures import (

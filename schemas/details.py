@@ -2,24 +2,12 @@
 from __future__ import annotations
 
 from schemas.generated.bail import (
-    BailExpired,
-    BailGranted,
-    BailRevoked,
-    BailVaried,
-    ReleasedUnderInvestigation,
-    Remanded,
+    BailExpired, BailGranted, BailRevoked, BailVaried, ReleasedUnderInvestigation, Remanded,
 )
 from schemas.generated.breach import BreachReported, EmSignalLoss, EmTagTamper, EmZoneEntry, EmZoneExit
 from schemas.generated.case import CaseSnapshot, LinkedVictim, OnCallShift, StaffMember
 from schemas.generated.court import (
-    CourtOutcome,
-    HearingListed,
-    OrderDischarged,
-    OrderExpired,
-    OrderIssued,
-    OrderVaried,
-    PrisonRelease,
-    WarrantIssued,
+    CourtOutcome, HearingListed, OrderDischarged, OrderExpired, OrderIssued, OrderVaried, PrisonRelease, WarrantIssued,
 )
 from schemas.generated.events import DETAILS_CLASSES, Details
 from schemas.generated.incident import Arrest, ChargeDecision, CustodyRelease, DomesticIncident

@@ -4,36 +4,18 @@ from __future__ import annotations
 from schemas.errors import FieldError
 from schemas.generated.alert import Alert, AlertRecipient
 from schemas.generated.bail import (
-    BailExpired,
-    BailGranted,
-    BailRevoked,
-    BailVaried,
-    ReleasedUnderInvestigation,
-    Remanded,
+    BailExpired, BailGranted, BailRevoked, BailVaried, ReleasedUnderInvestigation, Remanded,
 )
 from schemas.generated.breach import BreachReported, EmSignalLoss, EmTagTamper, EmZoneEntry, EmZoneExit
 from schemas.generated.case import CaseSnapshot, LinkedVictim, OnCallShift, StaffMember
 from schemas.generated.common import Condition, CurfewHours, LocationRef, PersonId, Source
 from schemas.generated.court import (
-    CourtOutcome,
-    HearingListed,
-    OrderDischarged,
-    OrderExpired,
-    OrderIssued,
-    OrderVaried,
-    PrisonRelease,
-    WarrantIssued,
+    CourtOutcome, HearingListed, OrderDischarged, OrderExpired, OrderIssued, OrderVaried, PrisonRelease, WarrantIssued,
 )
 from schemas.generated.deadletter import DeadLetter, DeadLetterSource
 from schemas.generated.delivery import DeliveryEvent
 from schemas.generated.events import (
-    DETAILS_CLASSES,
-    EVENT_TYPE_ENUMS,
-    RECORD_CLASSES,
-    Details,
-    Event,
-    EventType,
-    event_from_datum,
+    DETAILS_CLASSES, Details, EVENT_TYPE_ENUMS, Event, EventType, RECORD_CLASSES, event_from_datum,
 )
 from schemas.generated.incident import Arrest, ChargeDecision, CustodyRelease, DomesticIncident
 from schemas.record import to_datum_value

@@ -7,12 +7,7 @@ from typing import Any
 
 from schemas.generated.common import Condition
 from schemas.generated.court_enums import (
-    CourtOutcomeKind,
-    HearingType,
-    OrderType,
-    PrisonReleaseType,
-    SentenceCategory,
-    WarrantReason,
+    CourtOutcomeKind, HearingType, OrderType, PrisonReleaseType, SentenceCategory, WarrantReason,
 )
 from schemas.record import Record, blank, member, member_or_none, nested, slot_setters, utc, utc_or_none
 

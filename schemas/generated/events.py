@@ -9,12 +9,7 @@ from typing import Any
 
 from schemas.generated.alert import Alert
 from schemas.generated.bail import (
-    BailExpired,
-    BailGranted,
-    BailRevoked,
-    BailVaried,
-    ReleasedUnderInvestigation,
-    Remanded,
+    BailExpired, BailGranted, BailRevoked, BailVaried, ReleasedUnderInvestigation, Remanded,
 )
 from schemas.generated.bail_enums import BailEventType
 from schemas.generated.breach import BreachReported, EmSignalLoss, EmTagTamper, EmZoneEntry, EmZoneExit
@@ -23,14 +18,7 @@ from schemas.generated.case import CaseSnapshot, StaffMember
 from schemas.generated.case_enums import CaseEventType
 from schemas.generated.common import PersonId, Source
 from schemas.generated.court import (
-    CourtOutcome,
-    HearingListed,
-    OrderDischarged,
-    OrderExpired,
-    OrderIssued,
-    OrderVaried,
-    PrisonRelease,
-    WarrantIssued,
+    CourtOutcome, HearingListed, OrderDischarged, OrderExpired, OrderIssued, OrderVaried, PrisonRelease, WarrantIssued,
 )
 from schemas.generated.court_enums import CourtEventType
 from schemas.generated.deadletter import DeadLetter

@@ -177,7 +177,7 @@ def filedrop(settings: Settings, *, once: bool = False) -> Iterator[FileDrop]:
         bound = base.settings
         yield FileDrop(filedrop_root(bound), intake, feed_mappings(bound), bound.filedrop_poll_s,
                        max_bytes=bound.filedrop_max_bytes, settle_s=bound.filedrop_settle_s,
-                       max_cell_chars=bound.connector_max_cell_chars)
+                       max_cell_chars=bound.connector_max_cell_chars, batch_rows=bound.intake_max_batch)
 
 
 @contextmanager

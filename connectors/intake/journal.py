@@ -7,11 +7,12 @@ content stay, for DRIVE_INTAKE_DEDUPE_DAYS, so a repeat is still recognised.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,7 @@ from connectors.intake.tables import intake_journal
 from runtime.db import as_utc
 
 _PAGE = 500
+_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,42 @@ class Journal:
                 raise
             return existing, False
 
+    def record_many(self, entries: Sequence[JournalEntry]) -> list[tuple[JournalEntry, bool]]:
+        """`record` for a batch in one transaction (one commit): each entry's stored row and True if inserted. A
+        repeat of an (agency, event_id) in the batch gets the row of its first. Race-safe (INSERT ... ON CONFLICT
+        DO NOTHING, then the row that won); databases without it go row by row."""
+        if self.engine.dialect.name not in _UPSERT:
+            return [self.record(entry) for entry in entries]
+        c = intake_journal.c
+        insert = _UPSERT[self.engine.dialect.name](intake_journal).on_conflict_do_nothing(
+            index_elements=[c.event_id, c.agency]).returning(c.seq)
+        stored: dict[tuple[str | None, str], JournalEntry] = {}
+        results: list[tuple[JournalEntry, bool]] = []
+        with self.engine.begin() as conn:
+            for entry in entries:
+                idem = (entry.agency, entry.event_id)
+                if idem in stored:
+                    results.append((stored[idem], False))
+                    continue
+                values = {k: v for k, v in entry.__dict__.items() if k != "seq"}
+                seq = conn.execute(insert, values).scalar()
+                row = replace(entry, seq=seq) if seq is not None else self._get(conn, entry.event_id, entry.agency)
+                if row is None:  # agency None: no unique key, so no conflict either; cannot happen with a seq
+                    raise RuntimeError("journal row neither inserted nor found")
+                stored[idem] = row
+                results.append((row, seq is not None))
+        return results
+
     def get(self, event_id: str, agency: str | None) -> JournalEntry | None:
         """The row of an agency's event_id, or None."""
-        same_agency = intake_journal.c.agency.is_(None) if agency is None else intake_journal.c.agency == agency
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id, same_agency)
-                               ).mappings().first()
+            return self._get(conn, event_id, agency)
+
+    @staticmethod
+    def _get(conn: sa.Connection, event_id: str, agency: str | None) -> JournalEntry | None:
+        same_agency = intake_journal.c.agency.is_(None) if agency is None else intake_journal.c.agency == agency
+        row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id, same_agency)
+                           ).mappings().first()
         return _entry(row) if row is not None else None
 
     def mark_published(self, acks: Iterable[tuple[int, int, int]], at: datetime | None = None, *,

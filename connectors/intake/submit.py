@@ -206,6 +206,7 @@ class Intake:
         for entry in sorted((row[0] for row in stored if not isinstance(row, IntakeOutcome) and row[1]),
                             key=lambda entry: entry.seq or 0):
             self._send(entry)  # after the commit, in journal order
+            self._drain()  # acks already in are marked now (a crash mid-batch then re-sends only what was not)
         return [(index, row if isinstance(row, IntakeOutcome) else self._outcome(r, *row))
                 for (index, r), row in zip(ready, stored, strict=True)]
 

@@ -21,6 +21,7 @@ from runtime.db import as_utc
 
 _PAGE = 500
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,15 @@ class Journal:
         c = intake_journal.c
         insert = _UPSERT[self.engine.dialect.name](intake_journal).on_conflict_do_nothing(
             index_elements=[c.event_id, c.agency]).returning(c.seq)
+        try:
+            return self._record_many(entries, insert)
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+                raise
+            # Another batch took some of these ids in another order; row by row takes one lock at a time.
+            return [self.record(entry) for entry in entries]
+
+    def _record_many(self, entries: Sequence[JournalEntry], insert: sa.Insert) -> list[tuple[JournalEntry, bool]]:
         stored: dict[tuple[str | None, str], JournalEntry] = {}
         results: list[tuple[JournalEntry, bool]] = []
         with self.engine.begin() as conn:

@@ -124,11 +124,13 @@ class Journal:
         at = at or datetime.now(UTC)
         c, changed = intake_journal.c, 0
         extra = {"covered_at": at} if covered else {}
+        stmt = (intake_journal.update().where(c.seq == sa.bindparam("ack_seq"), c.published_at.is_(None))
+                .values(published_at=at, kafka_partition=sa.bindparam("ack_partition"),
+                        kafka_offset=sa.bindparam("ack_offset"), **extra))  # built once: per row it costs more
         with self.engine.begin() as conn:  # one transaction for the whole batch of acknowledgements
             for seq, partition, offset in dict.fromkeys(acks):
-                changed += conn.execute(intake_journal.update().where(c.seq == seq, c.published_at.is_(None))
-                                        .values(published_at=at, kafka_partition=partition, kafka_offset=offset,
-                                                **extra)).rowcount
+                changed += conn.execute(stmt, {"ack_seq": seq, "ack_partition": partition,
+                                               "ack_offset": offset}).rowcount
         return changed
 
     def mark_covered(self, topic: str, partition: int, below_offset: int, at: datetime | None = None) -> int:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from connectors.intake.cells import cell_refusal
 from connectors.intake.codes import RefusalCode
 from connectors.intake.refused import RowColumns
-from connectors.intake.submit import Intake, IntakeOutcome, Origin
+from connectors.intake.submit import Intake, IntakeOutcome, Origin, Submission
 from connectors.intake.tables import sqlpoll_watermarks
 from connectors.mappings import RowRejected, map_row, read_cells, standard_fields
 from connectors.mappings.config import FeedMapping
@@ -155,8 +155,7 @@ class SqlPoller:
             rows = conn.execute(self.query(self.mark())).mappings().all()
         if not rows:
             return 0
-        for row in rows:
-            self._submit(row)
+        self.intake.submit_many([self._submission(row) for row in rows])  # one journal commit for the batch
         self.intake.flush()
         last = rows[-1]
         self._save_mark(last[self.source.watermark], last[self.source.key])
@@ -172,7 +171,7 @@ class SqlPoller:
                 break
         return total
 
-    def _submit(self, row: Any) -> IntakeOutcome:
+    def _submission(self, row: Any) -> Submission | IntakeOutcome:
         values = {name: _as_text(row[name]) for name in row.keys()}
         mapping = self.source.mapping
         key = values[self.source.key]
@@ -192,7 +191,7 @@ class SqlPoller:
         except RowRejected as rejected:
             return self.intake.refuse(origin, raw, "mapping failed", rejected.errors, mapping.topic,
                                       "application/json", clear_names=names, code=RefusalCode.MAPPING_FAILED, columns=columns)
-        return self.intake.submit(mapping.topic, mapped.record, origin, raw=raw, clear_names=names, columns=columns)
+        return Submission(mapping.topic, mapped.record, origin, raw=raw, clear_names=names, columns=columns)
 
     def _save_mark(self, value: Any, key: Any) -> None:
         fields = {"last_value": _mark_text(value), "last_key": _mark_text(key), "updated_at": datetime.now(UTC)}

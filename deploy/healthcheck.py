@@ -5,8 +5,8 @@ import os
 import sys
 import urllib.request
 
-# intake, webhooks, web app, worker, dispatcher, file drop, SQL polling (HEALTHCHECK_PORTS overrides, comma-separated)
-DEFAULT_PORTS = "8081,8082,8083,9101,9102,9103,9104"
+# intake, webhooks, web app, worker, dispatcher, file drop, SQL polling, chronology feed (HEALTHCHECK_PORTS overrides)
+DEFAULT_PORTS = "8081,8082,8083,9101,9102,9103,9104,9105"
 
 
 def healthy(port: int) -> bool:

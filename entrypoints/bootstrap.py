@@ -1,8 +1,8 @@
 """One start-up for every process kind: each function builds what that process needs from Settings.
 
-The shared part (`platform`): reach the cluster or start the embedded broker, migrate the database, create the
-topics the process uses, serve /metrics, /healthz and /readyz. Each process kind then adds its own parts. Tests
-override the defaults (a stop event, a clock, channels, a publisher) instead of rebuilding a process by hand.
+The shared part (`platform`): reach the cluster or start the embedded broker, migrate the database, create the topics
+the process uses, serve /metrics, /healthz and /readyz. Each process kind then adds its own parts. Tests override the
+defaults (a stop event, a clock, channels, a publisher) instead of rebuilding a process by hand.
 """
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ from schemas.catalogue import SOURCE_TOPICS, TOPICS
 from schemas.subject_events import SUBJECT_EVENTS
 from streams.app import StreamsApp, app_id, create_app, internal_topic_specs
 
-__all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "database", "dispatcher", "feed_mappings", "filedrop",
-           "filedrop_root", "http_intake", "intake_process", "platform", "provision", "signal_stop", "sqlpoll",
-           "staff_web", "stepped_dispatcher", "webhooks", "worker"]
+__all__ = ["DispatcherProcess", "Platform", "WorkerProcess", "chronology_feed", "database", "dispatcher",
+           "feed_mappings", "filedrop", "filedrop_root", "http_intake", "intake_process", "platform", "provision",
+           "signal_stop", "sqlpoll", "staff_web", "stepped_dispatcher", "webhooks", "worker"]
 
 log = get_logger(__name__)
 # The catalogue topics each process kind checks (and creates when missing) at start: only those it reads or writes,
@@ -177,7 +177,7 @@ def filedrop(settings: Settings, *, once: bool = False) -> Iterator[FileDrop]:
         bound = base.settings
         yield FileDrop(filedrop_root(bound), intake, feed_mappings(bound), bound.filedrop_poll_s,
                        max_bytes=bound.filedrop_max_bytes, settle_s=bound.filedrop_settle_s,
-                       max_cell_chars=bound.connector_max_cell_chars)
+                       max_cell_chars=bound.connector_max_cell_chars, batch_rows=bound.intake_max_batch)
 
 
 @contextmanager
@@ -228,7 +228,7 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
 
 @contextmanager
 def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> Iterator[DispatcherProcess]:
-    """The dispatcher (ledger, sender, escalation) and its companion, the chronology feed."""
+    """The dispatcher (ledger, sender, escalation) and its companion, the ledger gauges."""
     ready = threading.Event()
     topics = [TOPICS[name] for name in DISPATCHER_TOPICS]
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
@@ -236,10 +236,17 @@ def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> I
         service = DispatcherService(bound, sessions, now=now, publisher=DeliveryPublisher.from_settings(bound),
                                     consumer=_lag_sampled(bound, [bound.topic(t) for t in CONSUMED],
                                                           dispatcher_group(bound)), ready=ready)
-        feed = ChronologyFeed(_lag_sampled(bound, [bound.topic(SUBJECT_EVENTS)], chronology_group(bound)),
-                              sessions, codec_for(bound))
         gauges = LedgerGauges(sessions, bound.metrics_refresh_s, now)
-        yield DispatcherProcess(service, [feed.run, gauges.run])
+        yield DispatcherProcess(service, [gauges.run])
+
+
+@contextmanager
+def chronology_feed(settings: Settings) -> Iterator[ChronologyFeed]:
+    """The chronology feed in its own process, out of the dispatcher's way (/readyz: feed.ready; lag: a gauge)."""
+    ready = threading.Event()
+    with platform(settings, metrics_port=settings.chronology_metrics_port, ready=ready.is_set) as base:
+        consumer = _lag_sampled(base.settings, [base.settings.topic(SUBJECT_EVENTS)], chronology_group(base.settings))
+        yield ChronologyFeed(consumer, sessionmaker(base.engine), codec_for(base.settings), ready=ready)
 
 
 def _lag_sampled(settings: Settings, topics: list[str], group: str) -> LagSampled:

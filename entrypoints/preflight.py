@@ -39,7 +39,8 @@ AGENCIES, MAPPINGS = "agencies", "mappings"
 # What each process-starting command reads; production refuses development secrets for every one of them.
 SERVICES: dict[str, frozenset[str]] = {
     "intake": frozenset({AGENCIES}), "filedrop": frozenset({MAPPINGS}), "sqlpoll": frozenset({MAPPINGS}),
-    "worker": frozenset(), "dispatcher": frozenset(), "webhooks": frozenset(), "web": frozenset(),
+    "worker": frozenset(), "dispatcher": frozenset(), "chronology-feed": frozenset(), "webhooks": frozenset(),
+    "web": frozenset(),
     "dead-letters": frozenset({MAPPINGS}), "up": frozenset({AGENCIES, MAPPINGS}),
 }
 # No production checks: read-only tools, those that always run on their own embedded broker (demo, bench), and
@@ -52,6 +53,7 @@ ALWAYS_DATA_FOLDER = frozenset({"up", "demo", "broker", "worker", "replay", "ben
 LISTENS: dict[str, tuple[tuple[str, str], ...]] = {
     "intake": (("intake_host", "intake_port"),), "webhooks": (("webhooks_host", "webhooks_port"),),
     "worker": (("metrics_host", "worker_metrics_port"),), "dispatcher": (("metrics_host", "dispatcher_metrics_port"),),
+    "chronology-feed": (("metrics_host", "chronology_metrics_port"),),
     "filedrop": (("metrics_host", "filedrop_metrics_port"),), "sqlpoll": (("metrics_host", "sqlpoll_metrics_port"),),
     "web": (("web_host", "web_port"),),
 }

@@ -53,8 +53,9 @@ def services(settings: Settings) -> dict[str, Access]:
         "worker": Access(reads=(*SOURCE_TOPICS, SUBJECT_EVENTS, *_CHANGELOGS),
                          writes=(SUBJECT_EVENTS, *_CHANGELOGS, "alert", "dead-letter"),
                          checks=(*WORKER_TOPICS, *internal), creates=_CHANGELOGS, groups=(app_id(settings),)),
-        "dispatcher": Access(reads=(*CONSUMED, SUBJECT_EVENTS), writes=(DELIVERY_TOPIC,), checks=DISPATCHER_TOPICS,
-                             groups=(dispatcher_group(settings), chronology_group(settings)), idempotent=True),
+        "dispatcher": Access(reads=CONSUMED, writes=(DELIVERY_TOPIC,), checks=DISPATCHER_TOPICS,
+                             groups=(dispatcher_group(settings),), idempotent=True),
+        "chronology-feed": Access(reads=(SUBJECT_EVENTS,), groups=(chronology_group(settings),)),
         "webhooks": Access(writes=(DELIVERY_TOPIC,), idempotent=True),
     }
 

@@ -155,11 +155,12 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = Field(None, description="CA bundle to verify the SMTP server's certificate (default: the system store).")
 
     # --- observability (each process serves /metrics, /healthz and /readyz)
-    metrics_host: str = Field("127.0.0.1", description="Address the metrics/health servers of the worker, dispatcher and file drop listen on (the intake and webhooks serve /metrics on their own port).")
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics/health servers of the worker, dispatcher, chronology feed, file drop and SQL polling listen on (the intake and webhooks serve /metrics on their own port).")
     worker_metrics_port: int = Field(9101, description="Port of the streams worker's /metrics, /healthz and /readyz; 0 turns it off.")
     dispatcher_metrics_port: int = Field(9102, description="Port of the dispatcher's /metrics, /healthz and /readyz; 0 turns it off.")
     filedrop_metrics_port: int = Field(9103, description="Port of the file drop's /metrics, /healthz and /readyz; 0 turns it off.")
     sqlpoll_metrics_port: int = Field(9104, description="Port of SQL polling's /metrics, /healthz and /readyz; 0 turns it off.")
+    chronology_metrics_port: int = Field(9105, description="Port of the chronology feed's /metrics, /healthz and /readyz; 0 turns it off.")
     metrics_refresh_s: float = Field(15.0, gt=0, description="How often the gauges that need work are refreshed (s): the dispatcher's ledger gauges (one grouped query each) and every consumer's lag.")
 
     # --- logging

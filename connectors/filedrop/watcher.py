@@ -30,7 +30,7 @@ from connectors.intake.cells import cell_refusal
 from connectors.intake.codes import RefusalCode
 from connectors.intake.refused import RowColumns
 from connectors.intake.sealed import SEALED_SUFFIX, purge_sealed_files
-from connectors.intake.submit import Intake, IntakeOutcome, Origin
+from connectors.intake.submit import Intake, IntakeOutcome, Origin, Submission
 from connectors.mappings import RowRejected, map_row, read_cells, standard_fields
 from connectors.mappings.config import FeedMapping
 from schemas.jsonform import FieldError
@@ -66,7 +66,8 @@ class FileDrop:
     """Watches every agency's incoming/ folder and feeds complete extracts to the intake."""
 
     def __init__(self, root: Path, intake: Intake, mappings: list[FeedMapping], poll_s: float,
-                 max_bytes: int = DEFAULT_MAX_BYTES, settle_s: float | None = None, max_cell_chars: int = 1000) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, settle_s: float | None = None, max_cell_chars: int = 1000,
+                 batch_rows: int = 500) -> None:
         self.root = root.resolve()
         self.intake = intake
         self.mappings = [m for m in mappings if m.files]
@@ -74,6 +75,7 @@ class FileDrop:
         self.settle_s = poll_s if settle_s is None else settle_s
         self.max_bytes = max_bytes
         self.max_cell_chars = max_cell_chars
+        self.batch_rows = batch_rows  # rows journaled per commit
         self._refused: set[str] = set()
         for agency in self.agencies:
             if (self.root / agency).is_symlink():
@@ -178,8 +180,13 @@ class FileDrop:
         try:
             if mapping is None:
                 raise FileProblem("no feed mapping of this agency matches the file name")
+            batch: list[SourceRow] = []
             for row in read_rows(path.name, self._read(path)):
-                report.rows.append(self._row(agency, path.name, mapping, row))
+                batch.append(row)
+                if len(batch) >= self.batch_rows:
+                    report.rows.extend(self._rows(agency, path.name, mapping, batch))
+                    batch = []
+            report.rows.extend(self._rows(agency, path.name, mapping, batch))
         except FileProblem as problem:
             report.errors.append({"path": "file", "message": str(problem)})
         self.intake.flush()
@@ -204,10 +211,15 @@ class FileDrop:
             raise FileProblem(f"file larger than the limit of {self.max_bytes} bytes")
         return data
 
-    def _row(self, agency: str, file_name: str, mapping: FeedMapping, row: SourceRow) -> dict[str, Any]:
-        origin = Origin("filedrop", agency, f"{agency}/{file_name}#row={row.number}")
+    def _rows(self, agency: str, file_name: str, mapping: FeedMapping, rows: list[SourceRow]) -> list[dict[str, Any]]:
+        """Submit rows as one batch (one journal commit); their report entries."""
         kind = content_type(file_name)
-        outcome = self._submit_row(origin, mapping, row, kind)
+        origins = [Origin("filedrop", agency, f"{agency}/{file_name}#row={row.number}") for row in rows]
+        outcomes = self.intake.submit_many([self._submission(origin, mapping, row, kind)
+                                            for origin, row in zip(origins, rows, strict=True)])
+        return [self._report_row(row, outcome) for row, outcome in zip(rows, outcomes, strict=True)]
+
+    def _report_row(self, row: SourceRow, outcome: IntakeOutcome) -> dict[str, Any]:
         errors = list(outcome.errors) or ([FieldError("", outcome.reason)] if outcome.reason else [])
         # The report stays on disk: its errors are scrubbed like a dead letter's (no value, no unknown name).
         scrubbed = self.intake.dead_letters.describer.errors(errors, row.values or (), row.values)
@@ -215,7 +227,8 @@ class FileDrop:
                 "event_id": outcome.event_id if outcome.status in ("accepted", "duplicate") else None,
                 "errors": _errors_json(scrubbed)}
 
-    def _submit_row(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str) -> IntakeOutcome:
+    def _submission(self, origin: Origin, mapping: FeedMapping, row: SourceRow, kind: str
+                    ) -> Submission | IntakeOutcome:
         if row.values is None:
             problem = row.problem or "unreadable row"
             return self.intake.refuse(origin, row.raw, problem, (FieldError(row.path, problem, row.reason),),
@@ -233,8 +246,8 @@ class FileDrop:
         except RowRejected as rejected:
             return self.intake.refuse(origin, row.raw, "mapping failed", rejected.errors, mapping.topic, kind,
                                       clear_names=names, code=RefusalCode.MAPPING_FAILED, columns=columns)
-        return self.intake.submit(mapping.topic, mapped.record, origin, raw=row.raw, content_type=kind,
-                                  clear_names=names, columns=columns)
+        return Submission(mapping.topic, mapped.record, origin, raw=row.raw, content_type=kind, clear_names=names,
+                          columns=columns)
 
     def _finish(self, agency: str, path: Path, report: FileReport) -> None:
         """Write the report, seal a failed file, then remove the original (a crash in between leaves it to retry)."""

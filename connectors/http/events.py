@@ -21,7 +21,7 @@ from connectors.http.body import Item, about_a_field, read_body
 from connectors.http.problems import Problems
 from connectors.intake.codes import RefusalCode, parser_code
 from connectors.intake.refusals import record_refusal
-from connectors.intake.submit import UNAVAILABLE, Intake, IntakeOutcome, IntakeUnavailable, Origin
+from connectors.intake.submit import UNAVAILABLE, Intake, IntakeOutcome, IntakeUnavailable, Origin, Submission
 from runtime.settings import Settings
 from schemas.catalogue import SOURCE_TOPICS
 from schemas.errors import FieldError
@@ -71,16 +71,17 @@ class _Request:
         return self.intake.refuse(self.origin(index), raw, reason, (FieldError(refused.path, reason, refused.code),),
                                   self.topic, "application/json", code=parser_code(refused.code))
 
-    def submit(self, record: Any, index: int | None, raw: bytes) -> tuple[IntakeOutcome, bool]:
-        """Refuse an event type the agency may not send (True: forbidden); otherwise hand it to the intake."""
+    def admit(self, record: Any, index: int | None, raw: bytes) -> Submission | IntakeOutcome:
+        """Refuse an event type the agency may not send (the outcome, code NOT_ALLOWED); otherwise the record to
+        submit."""
         event_type = record.get("event_type") if isinstance(record, dict) else None
         if isinstance(event_type, str) and not self.agency.may_send(self.topic, event_type):
             reason = f"agency {self.agency.id} may not send this event type on topic {self.topic}"
             event_id = record.get("event_id") if isinstance(record.get("event_id"), str) else None
             return self.intake.refuse(self.origin(index), raw, reason, (FieldError("event_type", reason),),
                                       self.topic, "application/json", event_id=event_id,
-                                      code=RefusalCode.NOT_ALLOWED), True
-        return self.intake.submit(self.topic, record, self.origin(index), raw=raw), False
+                                      code=RefusalCode.NOT_ALLOWED)
+        return Submission(self.topic, record, self.origin(index), raw=raw)
 
 
 def _log_request(req: _Request, http_status: int, status: str) -> None:
@@ -89,8 +90,9 @@ def _log_request(req: _Request, http_status: int, status: str) -> None:
 
 
 def _single(req: _Request, record: dict[str, Any]) -> web.Response:
-    outcome, forbidden = req.submit(record, None, req.body)
-    status = 403 if forbidden else _SINGLE_STATUS[outcome.status]
+    admitted = req.admit(record, None, req.body)
+    outcome = req.intake.submit_many([admitted])[0]
+    status = 403 if isinstance(admitted, IntakeOutcome) else _SINGLE_STATUS[outcome.status]
     _log_request(req, status, outcome.status)
     return answers.single(req.problems, status, outcome)
 
@@ -101,8 +103,9 @@ def _batch(req: _Request, items: list[Item], max_batch: int) -> web.Response:
     if len(items) > max_batch:
         return req.refuse_whole(413, RefusalCode.TOO_LARGE,
                                 f"batch of {len(items)} records is over the limit of {max_batch}", "records")
-    outcomes = [req.refuse_unread(index, item.raw, item.refused, "the record") if item.refused is not None
-                else req.submit(item.value, index, item.raw)[0] for index, item in enumerate(items)]
+    outcomes = req.intake.submit_many([  # one journal commit for the batch
+        req.refuse_unread(index, item.raw, item.refused, "the record") if item.refused is not None
+        else req.admit(item.value, index, item.raw) for index, item in enumerate(items)])
     status, response = answers.batch(req.problems, outcomes)
     _log_request(req, status, "batch")
     return response

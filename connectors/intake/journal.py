@@ -7,11 +7,12 @@ content stay, for DRIVE_INTAKE_DEDUPE_DAYS, so a repeat is still recognised.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,8 @@ from connectors.intake.tables import intake_journal
 from runtime.db import as_utc
 
 _PAGE = 500
+_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,51 @@ class Journal:
                 raise
             return existing, False
 
+    def record_many(self, entries: Sequence[JournalEntry]) -> list[tuple[JournalEntry, bool]]:
+        """`record` for a batch in one transaction (one commit): each entry's stored row and True if inserted. A
+        repeat of an (agency, event_id) in the batch gets the row of its first. Race-safe (INSERT ... ON CONFLICT
+        DO NOTHING, then the row that won); databases without it go row by row."""
+        if self.engine.dialect.name not in _UPSERT:
+            return [self.record(entry) for entry in entries]
+        c = intake_journal.c
+        insert = _UPSERT[self.engine.dialect.name](intake_journal).on_conflict_do_nothing(
+            index_elements=[c.event_id, c.agency]).returning(c.seq)
+        try:
+            return self._record_many(entries, insert)
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+                raise
+            # Another batch took some of these ids in another order; row by row takes one lock at a time.
+            return [self.record(entry) for entry in entries]
+
+    def _record_many(self, entries: Sequence[JournalEntry], insert: sa.Insert) -> list[tuple[JournalEntry, bool]]:
+        stored: dict[tuple[str | None, str], JournalEntry] = {}
+        results: list[tuple[JournalEntry, bool]] = []
+        with self.engine.begin() as conn:
+            for entry in entries:
+                idem = (entry.agency, entry.event_id)
+                if idem in stored:
+                    results.append((stored[idem], False))
+                    continue
+                values = {k: v for k, v in entry.__dict__.items() if k != "seq"}
+                seq = conn.execute(insert, values).scalar()
+                row = replace(entry, seq=seq) if seq is not None else self._get(conn, entry.event_id, entry.agency)
+                if row is None:  # agency None: no unique key, so no conflict either; cannot happen with a seq
+                    raise RuntimeError("journal row neither inserted nor found")
+                stored[idem] = row
+                results.append((row, seq is not None))
+        return results
+
     def get(self, event_id: str, agency: str | None) -> JournalEntry | None:
         """The row of an agency's event_id, or None."""
-        same_agency = intake_journal.c.agency.is_(None) if agency is None else intake_journal.c.agency == agency
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id, same_agency)
-                               ).mappings().first()
+            return self._get(conn, event_id, agency)
+
+    @staticmethod
+    def _get(conn: sa.Connection, event_id: str, agency: str | None) -> JournalEntry | None:
+        same_agency = intake_journal.c.agency.is_(None) if agency is None else intake_journal.c.agency == agency
+        row = conn.execute(sa.select(intake_journal).where(intake_journal.c.event_id == event_id, same_agency)
+                           ).mappings().first()
         return _entry(row) if row is not None else None
 
     def mark_published(self, acks: Iterable[tuple[int, int, int]], at: datetime | None = None, *,
@@ -82,11 +124,13 @@ class Journal:
         at = at or datetime.now(UTC)
         c, changed = intake_journal.c, 0
         extra = {"covered_at": at} if covered else {}
+        stmt = (intake_journal.update().where(c.seq == sa.bindparam("ack_seq"), c.published_at.is_(None))
+                .values(published_at=at, kafka_partition=sa.bindparam("ack_partition"),
+                        kafka_offset=sa.bindparam("ack_offset"), **extra))  # built once: per row it costs more
         with self.engine.begin() as conn:  # one transaction for the whole batch of acknowledgements
             for seq, partition, offset in dict.fromkeys(acks):
-                changed += conn.execute(intake_journal.update().where(c.seq == seq, c.published_at.is_(None))
-                                        .values(published_at=at, kafka_partition=partition, kafka_offset=offset,
-                                                **extra)).rowcount
+                changed += conn.execute(stmt, {"ack_seq": seq, "ack_partition": partition,
+                                               "ack_offset": offset}).rowcount
         return changed
 
     def mark_covered(self, topic: str, partition: int, below_offset: int, at: datetime | None = None) -> int:

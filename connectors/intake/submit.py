@@ -9,18 +9,27 @@ import hashlib
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
 from connectors.intake.codes import RefusalCode
+from connectors.intake.door import Turned, check
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.metrics import count_dead_letter, count_record
-from connectors.intake.pseudonymise import NAME_FIELD, NameHasher, name_problem, reduce_record
+from connectors.intake.outcomes import (
+    UNAVAILABLE,
+    IntakeOutcome,
+    IntakeUnavailable,
+    Origin,
+    Refusal,
+    Status,
+    Submission,
+)
+from connectors.intake.pseudonymise import NameHasher
 from connectors.intake.publisher import DEAD_LETTER_TOPIC, RecordPublisher, dead_letter_key
 from connectors.intake.records import canonical_json, event_id_of, record_key, take_all
 from connectors.intake.refused import DeadLetters, RowColumns, record_bytes
@@ -28,56 +37,24 @@ from connectors.intake.retention import Retention
 from connectors.intake.sealed import DeadLetterVault, vault_for
 from runtime.codec import codec_for
 from runtime.settings import Settings
-from schemas.admission import Refused, admit, summary
 from schemas.catalogue import SOURCE_TOPICS
-from schemas.jsonform import FieldError, Reason
+from schemas.jsonform import FieldError
 from schemas.jsonvalues import Limits
 
 log = structlog.get_logger("connectors.intake.submit")
 
-Status = Literal["accepted", "duplicate", "rejected", "conflict"]
-MAX_KEY_CHARS = 300  # the journal's key column
-# Failures that mean the intake cannot work now (database unreachable or locked): a 503, never a refusal.
-UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
 _ID_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-
-
-class IntakeUnavailable(RuntimeError):
-    """The intake cannot take records now (its database is unreachable); the caller should retry later."""
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a record came from (goes into dead letters and the journal)."""
-
-    connector: str  # "http" | "filedrop" | "sqlpoll"
-    agency: str | None
-    location: str  # e.g. "POST /v1/topics/incident/events#3", "met/incoming/custody.csv#row=17"
+__all__ = ["UNAVAILABLE", "Intake", "IntakeOutcome", "IntakeUnavailable", "Origin", "Submission", "build_intake",
+           "canonical_json", "intake_limits", "record_key"]
 
 
 @dataclass(frozen=True)
-class IntakeOutcome:
-    """What happened to one submitted record: status, machine reason code and field errors when refused."""
+class _Ready:
+    """A record that passed every check, ready to be journaled: its row, and how to refuse it still (conflict)."""
 
-    status: Status
-    event_id: str | None
-    errors: tuple[FieldError, ...] = ()
-    reason: str | None = None
-    code: str | None = None
-
-
-@dataclass(frozen=True)
-class _Refusal:
-    """How to dead-letter the record being submitted, should it be refused."""
-
+    entry: JournalEntry
     origin: Origin
-    raw: bytes
-    content_type: str
-    topic: str | None
-    event_id: str | None
-    clear_names: tuple[str, ...]
-    columns: RowColumns | None
-    withheld: int | None = None  # a body not read (too large): only its size is known
+    refusal: Refusal
 
 
 class Intake:
@@ -109,11 +86,32 @@ class Intake:
         the record serialised) sealed. `clear_names`: names known to be in `raw`, hashed there too; `columns`: the
         row by column (file drop, SQL polling); `name_hashed`: a dead-letter replay. Raises IntakeUnavailable only
         when the database cannot be reached."""
-        refusal = _Refusal(origin, raw if raw is not None else record_bytes(record), content_type,
-                           topic if topic in SOURCE_TOPICS else None, event_id_of(record), tuple(clear_names), columns)
+        return self.submit_many([Submission(topic, record, origin, raw, content_type, clear_names, name_hashed,
+                                            columns)])[0]
+
+    def submit_many(self, items: Sequence[Submission | IntakeOutcome]) -> list[IntakeOutcome]:
+        """Submit a batch as `submit` does each record, journaling the accepted ones in one transaction (one
+        commit), then publishing them in journal order; outcomes in the order of `items`. A refused record costs
+        only itself; a repeat of an event_id within the batch is a duplicate of its first (a conflict if its
+        content differs). An item that is already an outcome (refused before submit) is passed through."""
         with self._lock:
             self._drain()
-            return self._guarded(refusal, lambda: self._submit(topic, record, refusal, name_hashed))
+            outcomes: list[IntakeOutcome | None] = []
+            ready: list[tuple[int, _Ready]] = []
+            for item in items:
+                if isinstance(item, IntakeOutcome):
+                    outcomes.append(item)
+                    continue
+                refusal = Refusal(item.origin, item.raw if item.raw is not None else record_bytes(item.record),
+                                  item.content_type, item.topic if item.topic in SOURCE_TOPICS else None,
+                                  event_id_of(item.record), tuple(item.clear_names), item.columns)
+                prepared = self._guarded(refusal, lambda: self._prepare(item, refusal))
+                outcomes.append(prepared if isinstance(prepared, IntakeOutcome) else None)
+                if isinstance(prepared, _Ready):
+                    ready.append((len(outcomes) - 1, prepared))
+            for index, outcome in self._journal_and_send(ready):
+                outcomes[index] = outcome
+            return [outcome for outcome in outcomes if outcome is not None]
 
     def refuse(self, origin: Origin, raw: bytes, reason: str, errors: Iterable[FieldError] = (),
                topic: str | None = None, content_type: str = "application/octet-stream",
@@ -124,7 +122,7 @@ class Intake:
         `code` is the dead letter's machine-readable reason (UNPARSEABLE, NOT_ALLOWED, ...); `reason` the
         human one, kept in the dead letter's errors when no field errors are given; `size`: of a body not read.
         """
-        refusal = _Refusal(origin, raw, content_type, topic, event_id, tuple(clear_names), columns, size)
+        refusal = Refusal(origin, raw, content_type, topic, event_id, tuple(clear_names), columns, size)
         with self._lock:
             self._drain()
             return self._refuse(refusal, code, reason, tuple(errors))
@@ -165,7 +163,7 @@ class Intake:
         with self._lock:
             self._drain()
 
-    def _guarded(self, refusal: _Refusal, work: Callable[[], IntakeOutcome]) -> IntakeOutcome:
+    def _guarded(self, refusal: Refusal, work: Callable[[], Any]) -> Any:
         """Run work; an unexpected failure refuses this record (dead letter, replayable) instead of a 5xx loop."""
         try:
             return work()
@@ -178,56 +176,54 @@ class Intake:
                       "letter for the operators")
             return self._refuse(refusal, RefusalCode.PROCESSING_FAILED, reason, (FieldError("", reason),))
 
-    def _submit(self, topic: str, record: object, refusal: _Refusal, name_hashed: bool) -> IntakeOutcome:
-        def refuse(code: str, errors: tuple[FieldError, ...], reason: str | None = None,
-                   status: Status = "rejected") -> IntakeOutcome:
-            return self._refuse(refusal, code, reason or summary(errors), errors, status)
-
-        named = isinstance(record, dict) and NAME_FIELD in record
-        bad_name = name_problem(record[NAME_FIELD]) if named else None  # type: ignore[index]
-        if bad_name is not None:  # checked with the rest of the record, so that every problem is told at once
-            reduced: Any = {k: v for k, v in record.items() if k != NAME_FIELD}  # type: ignore[union-attr]
-        else:
-            reduced = reduce_record(record, self.hasher) if isinstance(record, dict) else record
-        try:
-            datum = admit(topic, record, reduced, name_hashed=name_hashed, now=datetime.now(UTC), limits=self.limits)
-        except Refused as refused:
-            errors = (bad_name, *refused.errors) if bad_name is not None else refused.errors
-            return refuse(refused.code, errors, None if bad_name is not None else refused.reason)
-        if bad_name is not None:
-            return refuse(RefusalCode.VALIDATION_FAILED, (bad_name,))
-        origin = refusal.origin
-        if origin.agency is not None and reduced["source"]["agency"] != origin.agency:
-            return refuse(RefusalCode.AGENCY_MISMATCH,
-                          (FieldError("source.agency", f"must be the sending agency {origin.agency!r}"),))
-        key = record_key(topic, reduced)
-        if len(key) > MAX_KEY_CHARS:
-            path = "details.subject_id" if topic == "case" else "person_ids[0].value"
-            return refuse(RefusalCode.TOO_LONG, (FieldError(
-                path, f"too long for a record key ({MAX_KEY_CHARS} characters)", Reason.TOO_LONG),))
-        return self._journal_and_send(topic, reduced, datum, key, origin, refuse)
-
-    def _journal_and_send(self, topic: str, record: dict[str, Any], datum: Any, key: str, origin: Origin,
-                          refuse: Callable[..., IntakeOutcome]) -> IntakeOutcome:
-        event_id = record["event_id"]
+    def _prepare(self, item: Submission, refusal: Refusal) -> IntakeOutcome | _Ready:
+        """The journal row of a record that passes the door (door.py), else its refusal (dead-lettered now)."""
+        checked = check(item.topic, item.record, item.origin, self.hasher, self.limits, name_hashed=item.name_hashed)
+        if isinstance(checked, Turned):
+            return self._refuse(refusal, checked.code, checked.reason, checked.errors)
+        origin, topic, reduced, datum, key = item.origin, item.topic, checked.record, checked.datum, checked.key
         entry = JournalEntry(
-            event_id=event_id, topic=topic, key=key, value=self.publisher.codec.encode(topic, datum),
+            event_id=reduced["event_id"], topic=topic, key=key, value=self.publisher.codec.encode(topic, datum),
             content_sha256=hashlib.sha256(canonical_json(datum)).hexdigest(),
-            agency=origin.agency or record["source"]["agency"], connector=origin.connector,
+            agency=origin.agency or reduced["source"]["agency"], connector=origin.connector,
             location=origin.location[:500], received_at=datetime.now(UTC),
         )
-        stored, created = self.journal.record(entry)
-        if not created:
-            if stored.topic == topic and stored.content_sha256 == entry.content_sha256:
-                self._log("duplicate", origin, topic, event_id)
-                return IntakeOutcome("duplicate", event_id)
-            err = FieldError("event_id", "already used by this agency for a different record")
-            return refuse(RefusalCode.EVENT_ID_CONFLICT, (err,), "event_id reused with different content", "conflict")
-        self._send(stored)
-        self._log("accepted", origin, topic, event_id)
-        return IntakeOutcome("accepted", event_id)
+        return _Ready(entry, origin, refusal)
 
-    def _refuse(self, refusal: _Refusal, code: str, reason: str, errors: tuple[FieldError, ...],
+    def _journal_and_send(self, ready: list[tuple[int, _Ready]]) -> list[tuple[int, IntakeOutcome]]:
+        """Journal the ready rows in one transaction, publish the new ones in journal order; then refuse conflicts.
+        A batch the database refuses for another reason than being unreachable is journaled row by row, so
+        that the row at fault costs only itself."""
+        if not ready:
+            return []
+        try:
+            stored = self.journal.record_many([r.entry for _, r in ready])
+        except UNAVAILABLE as exc:
+            raise IntakeUnavailable(f"database unavailable ({type(exc).__name__})") from exc
+        except Exception as exc:  # noqa: BLE001 - retried row by row below, each guarded
+            log.warning("intake.batch_failed", rows=len(ready), error=type(exc).__name__)
+            stored = [self._guarded(r.refusal, lambda r=r: self.journal.record(r.entry)) for _, r in ready]
+        for entry in sorted((row[0] for row in stored if not isinstance(row, IntakeOutcome) and row[1]),
+                            key=lambda entry: entry.seq or 0):
+            self._send(entry)  # after the commit, in journal order
+            self._drain()  # acks already in are marked now (a crash mid-batch then re-sends only what was not)
+        return [(index, row if isinstance(row, IntakeOutcome) else self._outcome(r, *row))
+                for (index, r), row in zip(ready, stored, strict=True)]
+
+    def _outcome(self, ready: _Ready, stored: JournalEntry, created: bool) -> IntakeOutcome:
+        """Accepted (sent already), a duplicate of the stored row, or a conflict with it (dead-lettered now)."""
+        entry = ready.entry
+        if created:
+            self._log("accepted", ready.origin, entry.topic, entry.event_id)
+            return IntakeOutcome("accepted", entry.event_id)
+        if stored.topic == entry.topic and stored.content_sha256 == entry.content_sha256:
+            self._log("duplicate", ready.origin, entry.topic, entry.event_id)
+            return IntakeOutcome("duplicate", entry.event_id)
+        err = FieldError("event_id", "already used by this agency for a different record")
+        return self._refuse(ready.refusal, RefusalCode.EVENT_ID_CONFLICT, "event_id reused with different content",
+                            (err,), "conflict")
+
+    def _refuse(self, refusal: Refusal, code: str, reason: str, errors: tuple[FieldError, ...],
                 status: Status = "rejected") -> IntakeOutcome:
         """Journal and send the DeadLetter (reason: the code; errors: the field errors, else the human reason)."""
         origin = refusal.origin

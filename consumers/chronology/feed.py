@@ -120,8 +120,10 @@ def store_entries(session: Session, entries: Iterable[ChronologyEvent]) -> int:
 class ChronologyFeed:
     """The chronology's consumer of subject-events: commits the database, then the offsets."""
 
-    def __init__(self, consumer: Any, sessions: sessionmaker[Session], codec: AvroCodec, poll_ms: int = 500) -> None:
+    def __init__(self, consumer: Any, sessions: sessionmaker[Session], codec: AvroCodec, poll_ms: int = 500,
+                 ready: threading.Event | None = None) -> None:
         self.consumer = consumer
+        self.ready = ready or threading.Event()  # set while it reads; its process's /readyz answers from it
         self.sessions = sessions
         self.codec = codec
         self.poll_ms = poll_ms
@@ -137,12 +139,23 @@ class ChronologyFeed:
         log.info("chronology_consumer_stopped", added=self.added)
         return self.added
 
+    def serve(self, stop: threading.Event) -> None:
+        """The feed as its process runs it: ready while it reads. A feed that cannot read (e.g. denied its topic or
+        group) must not go quiet: the error is logged, /readyz answers 503 and the process waits for `stop`."""
+        self.ready.set()
+        try:
+            self.run(stop)
+        except Exception:  # noqa: BLE001 - see docstring
+            self.ready.clear()
+            log.exception("chronology_feed_failed", effect="/readyz answers 503 until restarted")
+            stop.wait()
+
     def poll_once(self) -> int:
         """One poll stored and committed; rows added."""
         batches = self.consumer.poll(timeout_ms=self.poll_ms)
         if not batches:
             return 0
-        # Decoded before the transaction: on SQLite the write turn is shared with the dispatcher's other threads.
+        # Decoded before the transaction: on SQLite the database's write turn is shared with the other processes.
         entries = [e for records in batches.values() for r in records
                    if (e := chronology_entry(self.codec, r.key, r.value, r.headers, r.timestamp)) is not None]
         with self.sessions.begin() as session:

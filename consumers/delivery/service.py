@@ -51,7 +51,7 @@ class DispatcherService:
         self.ready = ready or threading.Event()  # set once the dispatcher consumes; its /readyz answers from it
 
     def serve(self, stop: threading.Event, companions: Iterable[Callable[[threading.Event], None]] = ()) -> None:
-        """Send on a thread (and run each companion, e.g. the chronology feed, on its own), consume on this one until
+        """Send on a thread (and run each companion, e.g. the ledger gauges, on its own), consume on this one until
         `stop` is set; then stop the threads and close the consumer and the publisher."""
         threads = [threading.Thread(target=self.send_loop, args=(stop,), name="dispatcher-sender", daemon=True)]
         threads += [threading.Thread(target=_companion, args=(run, stop, self.ready), name=f"dispatcher-{i}", daemon=True)
@@ -166,7 +166,7 @@ def _ack_link_hook(settings: Settings, now: Callable[[], datetime]) -> Callable[
 
 def _companion(run: Callable[[threading.Event], None], stop: threading.Event, ready: threading.Event) -> None:
     """A companion thread's work; its failure must not stop deliveries, but must not go quiet either: the error is
-    logged and the dispatcher's /readyz answers 503 from then on (e.g. a chronology feed denied its topic or group)."""
+    logged and the dispatcher's /readyz answers 503 from then on (e.g. ledger gauges that cannot read)."""
     try:
         run(stop)
     except Exception:  # noqa: BLE001 - see docstring

@@ -55,7 +55,8 @@ def _demo_settings(settings: Settings, keep: bool) -> Settings:
         "data_dir": demo_dir, "database_url": None, "kafka_bootstrap": None, "filedrop_dir": None,
         "intake_port": free_port(), "webhooks_port": webhooks, "public_base_url": f"http://127.0.0.1:{webhooks}",
         "worker_metrics_port": free_port(), "dispatcher_metrics_port": free_port(),
-        "filedrop_metrics_port": free_port(), "web_port": free_port(), "web_base_url": None,
+        "chronology_metrics_port": free_port(), "filedrop_metrics_port": free_port(), "web_port": free_port(),
+        "web_base_url": None,
         "web_programme_leads": settings.web_programme_leads or d.PROGRAMME_LEADS, "filedrop_poll_s": 0.5})
 
 

@@ -28,8 +28,9 @@ class Component:
 
 
 # Start order; shutdown goes by STOP_ORDER: what takes input first, the broker (not a child) last.
-START_ORDER = ("webhooks", "dispatcher", "worker", "intake", "filedrop", "web")
-STOP_ORDER: tuple[tuple[str, ...], ...] = (("intake", "filedrop", "web"), ("worker",), ("dispatcher",), ("webhooks",))
+START_ORDER = ("webhooks", "dispatcher", "chronology-feed", "worker", "intake", "filedrop", "web")
+STOP_ORDER: tuple[tuple[str, ...], ...] = (
+    ("intake", "filedrop", "web"), ("worker",), ("dispatcher", "chronology-feed"), ("webhooks",))
 
 
 
@@ -39,7 +40,7 @@ def _url(host: str, port: int) -> str | None:
 
 
 def components(settings: Settings) -> list[Component]:
-    """The six components with the URLs their settings give them, in start order."""
+    """The seven components with the URLs their settings give them, in start order."""
     found = []
     for name in START_ORDER:
         [(host, port)] = LISTENS[name]
@@ -65,6 +66,7 @@ def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:
         "DRIVE_METRICS_HOST": settings.metrics_host,
         "DRIVE_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
         "DRIVE_DISPATCHER_METRICS_PORT": str(settings.dispatcher_metrics_port),
+        "DRIVE_CHRONOLOGY_METRICS_PORT": str(settings.chronology_metrics_port),
         "DRIVE_FILEDROP_METRICS_PORT": str(settings.filedrop_metrics_port),
         "DRIVE_FILEDROP_DIR": str((settings.filedrop_dir or data_dir / "filedrop").resolve()),
         "DRIVE_LOG_LEVEL": settings.log_level,

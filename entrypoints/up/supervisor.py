@@ -67,7 +67,7 @@ class Supervisor:
         self._env: dict[str, str] = {}
         self._stopping = threading.Event()
         self.lock: FolderLock | None = None
-        self.forks = ForkServer([f"entrypoints.commands.{c.name}" for c in components(self.settings)])
+        self.forks = ForkServer([f"entrypoints.commands.{c.name.replace('-', '_')}" for c in components(self.settings)])
 
     # ------------------------------------------------------------------ start
 

@@ -42,7 +42,9 @@ class DyingProducer:
 
 def test_crash_after_row_k_then_fresh_filedrop_publishes_each_row_once(settings: Any, sqlite_url: str,
                                                                        tmp_path: Path) -> None:
-    """The process dies sending row 4 of 7; a fresh intake and FileDrop finish: 7 records, each exactly once."""
+    """The process dies sending row 4 of 7; a fresh intake and FileDrop finish: 7 records, each exactly once.
+    The file's rows were journaled in one commit before the first send, so rows 4 to 7 are re-sent from the journal
+    and the second pass finds every row a duplicate."""
     root = tmp_path / "drop"
     mappings = load_mappings(default_mappings_dir())
     refs = [f"L-01{i:02d}" for i in range(1, 8)]
@@ -55,10 +57,10 @@ def test_crash_after_row_k_then_fresh_filedrop_publishes_each_row_once(settings:
     assert len(read_records(settings, "incident", 7, timeout=5)) == 3
 
     with real_intake(settings, sqlite_url) as intake:
-        assert intake.republish_pending() == 1  # row 4: journaled before the producer died
+        assert intake.republish_pending() == 4  # rows 4 to 7: journaled (one batch) before the producer died
         [report] = FileDrop(root, intake, mappings, poll_s=0.1).run_once()
 
-    assert [r["status"] for r in report.rows] == ["duplicate"] * 4 + ["accepted"] * 3
+    assert [r["status"] for r in report.rows] == ["duplicate"] * 7
     assert report.status == "done"
     published = sorted(d["event_id"] for _, d in read_records(settings, "incident", 8, timeout=8))
     assert published == [f"met:incidents:{ref}" for ref in refs]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from connectors.intake.journal import Journal, JournalEntry
 from connectors.intake.submit import Origin, build_intake
@@ -71,6 +72,69 @@ def test_concurrent_inserts_of_one_event_id_create_one_row(journal: Journal) -> 
         thread.join()
     assert sorted(results) == [False, False, False, True]
     assert journal.count() == 1
+
+
+def test_record_many_is_insert_or_get_in_one_transaction(journal: Journal) -> None:
+    """A batch: new rows inserted in order, a row stored before and a repeat within the batch get the stored row."""
+    before, _ = journal.record(entry("old", b"stored"))
+    rows = journal.record_many([entry("n1"), entry("old", b"other"), entry("n2"), entry("n1", b"again")])
+    assert [(row.event_id, created) for row, created in rows] == [("n1", True), ("old", False), ("n2", True),
+                                                                  ("n1", False)]
+    assert rows[1][0].seq == before.seq and rows[1][0].value == b"stored"
+    assert rows[3][0].seq == rows[0][0].seq and rows[3][0].value == b"v"
+    assert before.seq < rows[0][0].seq < rows[2][0].seq
+    assert journal.count() == 3
+
+
+def test_concurrent_batches_of_one_event_id_create_one_row(journal: Journal) -> None:
+    """Racing batches holding the same event_id: exactly one inserts it, the others get its row, none fails."""
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        barrier.wait()
+        results.append(journal.record_many([entry(f"own-{n}"), entry("race", f"v{n}".encode())])[1][1])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert journal.count() == 5
+
+
+def test_batches_crossing_the_same_ids_in_opposite_orders_both_succeed(journal: Journal) -> None:
+    """PostgreSQL: batch [x, y] and batch [y, x], each paused after its first insert, deadlock; the one PostgreSQL
+    aborts is journaled row by row instead, so both get their outcome and each id has one row."""
+    if journal.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: batches cannot interleave")
+    paused = threading.Barrier(2, timeout=10)
+    local = threading.local()
+
+    def pause_after_first_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO intake_journal") and getattr(local, "pause", False):
+            local.pause = False
+            paused.wait()
+
+    sa.event.listen(journal.engine, "after_cursor_execute", pause_after_first_insert)
+    results: dict[str, list[tuple[str, bool]]] = {}
+
+    def write(name: str, ids: list[str]) -> None:
+        local.pause = True
+        results[name] = [(row.event_id, created) for row, created in journal.record_many([entry(i) for i in ids])]
+
+    threads = [threading.Thread(target=write, args=("a", ["x", "y"])),
+               threading.Thread(target=write, args=("b", ["y", "x"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    sa.event.remove(journal.engine, "after_cursor_execute", pause_after_first_insert)
+    assert set(results) == {"a", "b"}
+    created = [c for rows in results.values() for _, c in rows]
+    assert sorted(created) == [False, False, True, True]
+    assert journal.count() == 2
 
 
 class CrashingProducer:

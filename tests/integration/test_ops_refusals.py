@@ -46,7 +46,7 @@ def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None, program:
 
 
 UP_PORTS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT", "DRIVE_DISPATCHER_METRICS_PORT",
-            "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
+            "DRIVE_CHRONOLOGY_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
 
 
 def _up_ports(**chosen: int) -> dict[str, str]:

@@ -23,7 +23,8 @@ from runtime.embedded_broker import free_port
 pytestmark = pytest.mark.integration
 DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
 PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT",
-                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
+                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_CHRONOLOGY_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT",
+                 "DRIVE_WEB_PORT")
 
 
 def _env(data_dir: Path, ports: dict[str, int], **settings: str) -> dict[str, str]:
@@ -112,6 +113,18 @@ def _wait_for_rules(db: Path, rules: set[str], timeout_s: float = 90) -> dict[st
     raise AssertionError(f"not delivered within {timeout_s}s: {sorted(rules)}")
 
 
+def _wait_for_chronology(db: Path, event_ids: set[str], timeout_s: float = 60) -> None:
+    """The chronology feed (its own process under `up`) stored these agency events."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            stored = {row[0] for row in conn.execute("SELECT event_id FROM chronology_events")}
+        if event_ids <= stored:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not in the chronology within {timeout_s}s: {sorted(event_ids - stored)}")
+
+
 def _outbox(data_dir: Path) -> list[dict[str, Any]]:
     path = data_dir / "outbox.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -143,6 +156,9 @@ def test_up_restarted_keeps_state_and_resends_nothing(tmp_path: Path) -> None:
         for post in [*demo_data.registry(now), story["demo-wm-bail-7781"], story["demo-wm-cus-0101"]]:
             assert _post(ports["DRIVE_INTAKE_PORT"], post) == 202
         _wait_for_rules(db, {"release.bail", "release.custody"})
+        _wait_for_chronology(db, {"demo-wm-bail-7781", "demo-wm-cus-0101"})
+        status, metrics = _get(f"http://127.0.0.1:{ports['DRIVE_CHRONOLOGY_METRICS_PORT']}/metrics")
+        assert status == 200 and 'drive_consumer_lag{group="drive.chronology"' in metrics
         status, metrics = _get(f"http://127.0.0.1:{ports['DRIVE_INTAKE_PORT']}/metrics")
         assert status == 200 and 'drive_intake_records_total{agency="police.demo",status="accepted",topic="bail"}' \
             in metrics
@@ -190,7 +206,7 @@ def test_second_up_on_the_same_folder_is_refused_and_the_first_runs_on(tmp_path:
     text = out.read_text()
     assert "every component ready" in text
     assert all(re.search(rf"^  {name:<10} pid \d+ .* ready$", text, re.M) for name in
-               ("intake", "webhooks", "worker", "dispatcher", "filedrop", "web"))
+               ("intake", "webhooks", "worker", "dispatcher", "chronology-feed", "filedrop", "web"))
     assert (data_dir / "up.lock").read_text() == ""
 
 

@@ -1,7 +1,7 @@
 """Personal data seeded at the door (HTTP intake, file drop) never reaches logs, SMS, e-mail or metrics labels.
 
-The whole pipeline runs as real `drive-alerts` processes (intake, file drop, worker, dispatcher) on the test
-broker and a SQLite database; SMS and e-mail go to the fake Twilio and SMTP servers.
+The whole pipeline runs as real `drive-alerts` processes (intake, file drop, worker, dispatcher, chronology feed) on
+the test broker and a SQLite database; SMS and e-mail go to the fake Twilio and SMTP servers.
 """
 from __future__ import annotations
 
@@ -73,11 +73,12 @@ def test_seeded_names_addresses_and_phones_never_leave_the_door(settings: Any, t
     """Distinctive personal data sent by HTTP and file drop is absent from process logs, SMS, e-mail and /metrics."""
     scenario = build(seed=3, events=0, subjects=1)
     subject = scenario.subjects[0]
-    ports = {name: _free_port() for name in ("intake", "worker", "dispatcher")}
+    ports = {name: _free_port() for name in ("intake", "worker", "dispatcher", "chronology")}
     env = child_env(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'pd.db'}"}), twilio_server,
                     smtp_server.port)
     env.update({"DRIVE_INTAKE_PORT": str(ports["intake"]), "DRIVE_WORKER_METRICS_PORT": str(ports["worker"]),
-                "DRIVE_DISPATCHER_METRICS_PORT": str(ports["dispatcher"]), "DRIVE_LOG_LEVEL": "DEBUG",
+                "DRIVE_DISPATCHER_METRICS_PORT": str(ports["dispatcher"]),
+                "DRIVE_CHRONOLOGY_METRICS_PORT": str(ports["chronology"]), "DRIVE_LOG_LEVEL": "DEBUG",
                 "DRIVE_FILEDROP_DIR": str(tmp_path / "drop"), "DRIVE_FILEDROP_SETTLE_S": "0"})
     children = Children()
     try:
@@ -90,6 +91,7 @@ def test_seeded_names_addresses_and_phones_never_leave_the_door(settings: Any, t
         worker = children.add(Child("worker", "worker", env, tmp_path))
         dispatcher = children.add(Child("dispatcher", "dispatcher", env, tmp_path))
         dispatcher.start()
+        children.add(Child("chronology-feed", "chronology-feed", env, tmp_path)).start()
         worker.start()
         assert worker.wait_logged("streams_worker_ready", 120)
         named = scenario.court_event(subject, "WARRANT_ISSUED")

@@ -128,7 +128,7 @@ def test_workloads_have_probes_resources_and_run_real_commands() -> None:
     assert {("StatefulSet", "drive-worker"), ("Deployment", "drive-intake"), ("Deployment", "drive-dispatcher"),
             ("Deployment", "drive-webhooks"), ("Deployment", "drive-filedrop"), ("Deployment", "drive-sqlpoll"),
             ("Deployment", "drive-web"),
-            ("Job", "drive-migrate")} <= kinds
+            ("Deployment", "drive-chronology-feed"), ("Job", "drive-migrate")} <= kinds
     for workload in _workloads():
         for container in _containers(workload):
             build_parser(container["args"]).parse_args(container["args"])
@@ -143,7 +143,8 @@ def test_probe_ports_are_the_ports_the_settings_give_each_role() -> None:
     """Each role's probe port name resolves to the port its settings in the ConfigMap say it serves."""
     config = next(doc for _, doc in _k8s_objects() if doc["kind"] == "ConfigMap")["data"]
     expected = {"intake": "DRIVE_INTAKE_PORT", "webhooks": "DRIVE_WEBHOOKS_PORT", "worker": "DRIVE_WORKER_METRICS_PORT",
-                "dispatcher": "DRIVE_DISPATCHER_METRICS_PORT", "filedrop": "DRIVE_FILEDROP_METRICS_PORT",
+                "dispatcher": "DRIVE_DISPATCHER_METRICS_PORT", "chronology-feed": "DRIVE_CHRONOLOGY_METRICS_PORT",
+                "filedrop": "DRIVE_FILEDROP_METRICS_PORT",
                 "sqlpoll": "DRIVE_SQLPOLL_METRICS_PORT", "web": "DRIVE_WEB_PORT"}
     for workload in _workloads():
         for container in _containers(workload):

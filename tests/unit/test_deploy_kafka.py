@@ -76,9 +76,10 @@ def _uses(settings: Settings, tmp_path: Path) -> dict[str, dict[str, set[str]]]:
         "worker": {"read": subscribed | {t(CASE)} | changelogs, "write": published | changelogs,
                    "check": {t(n) for n in WORKER_TOPICS} | {t(s.short_name) for s in internal_topic_specs(settings)},
                    "create": changelogs, "group": {app.conf.id}},
-        "dispatcher": {"read": {t(n) for n in (*CONSUMED, SUBJECT_EVENTS)}, "write": {t(DELIVERY_TOPIC)},
-                       "check": {t(n) for n in DISPATCHER_TOPICS},
-                       "group": {dispatcher_group(settings), chronology_group(settings)}, "idempotent": idempotent},
+        "dispatcher": {"read": {t(n) for n in CONSUMED}, "write": {t(DELIVERY_TOPIC)},
+                       "check": {t(n) for n in DISPATCHER_TOPICS}, "group": {dispatcher_group(settings)},
+                       "idempotent": idempotent},
+        "chronology-feed": {"read": {t(SUBJECT_EVENTS)}, "group": {chronology_group(settings)}},
         "webhooks": {"write": {t(DELIVERY_TOPIC)}, "idempotent": idempotent},
     }
 
@@ -109,13 +110,17 @@ def test_every_service_is_granted_exactly_what_its_code_uses(tmp_path: Path) -> 
 
 
 def test_the_coverage_check_catches_a_missing_grant(tmp_path: Path) -> None:
-    """The chronology's Read on subject-events is among what the dispatcher needs (the check above can fail)."""
+    """The chronology feed's Read on subject-events is among what it needs (the check above can fail); the
+    dispatcher, which no longer runs the feed, has neither that Read nor the chronology group."""
     settings = _deployed()
+    feed = _granted(_users()[user_name("chronology-feed")])
+    needed = _expected(_uses(settings, tmp_path)["chronology-feed"])
+    assert ("topic", settings.topic(SUBJECT_EVENTS), "Read") in needed & feed
+    assert ("group", chronology_group(settings), "Read") in needed & feed
+    assert needed - (feed - {("topic", settings.topic(SUBJECT_EVENTS), "Read")})
     dispatcher = _granted(_users()[user_name("dispatcher")])
-    needed = _expected(_uses(settings, tmp_path)["dispatcher"])
-    assert ("topic", settings.topic(SUBJECT_EVENTS), "Read") in needed & dispatcher
-    assert ("group", chronology_group(settings), "Read") in needed & dispatcher
-    assert needed - (dispatcher - {("topic", settings.topic(SUBJECT_EVENTS), "Read")})
+    assert ("topic", settings.topic(SUBJECT_EVENTS), "Read") not in dispatcher
+    assert ("group", chronology_group(settings), "Read") not in dispatcher
 
 
 def test_committed_files_are_the_generator_output() -> None:

@@ -40,6 +40,7 @@ class Recipient:
     to_acknowledge: timedelta | None  # first told -> acknowledged
     escalation_level: int
     resends: int
+    escalated_at: datetime | None = None  # when it last escalated about this recipient
 
 
 @dataclass
@@ -133,7 +134,8 @@ def _recipient(alert: LedgerAlert, duty: RecipientAck, mine: list[Delivery]) -> 
     to_tell = told_at - as_utc(alert.raised_at) if told_at else None
     return Recipient(duty.staff_id, role_words(duty.role), told_at, channels or "-", acked,
                      how_acknowledged(duty) or "not acknowledged", to_tell,
-                     acked - told_at if acked and told_at else None, duty.escalation_level or 0, duty.resends or 0)
+                     acked - told_at if acked and told_at else None, duty.escalation_level or 0, duty.resends or 0,
+                     as_utc(duty.last_escalated_at) if duty.last_escalated_at else None)
 
 
 def _ack_steps(duty: RecipientAck) -> list[Step]:
@@ -156,7 +158,7 @@ def _flags(path: AlertPath, deliveries: list[Delivery]) -> list[Flag]:
             flags.append(Flag("NOT_ACKNOWLEDGED", alert.raised_at,
                               f"{alert.ack_code}: {r.staff_id} ({r.role}) has not acknowledged"))
         if r.escalation_level:
-            flags.append(Flag("ESCALATED", alert.raised_at, f"{alert.ack_code}: escalated to level "
+            flags.append(Flag("ESCALATED", r.escalated_at or alert.raised_at, f"{alert.ack_code}: escalated to level "
                                                             f"{r.escalation_level} about {r.staff_id}"))
     for d in deliveries:
         if d.state == FAILED:

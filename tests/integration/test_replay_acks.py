@@ -96,6 +96,8 @@ def test_unacknowledged_critical_escalates_and_is_resent(replay_into: Any) -> No
     assert chronology.count("| NOT ACKNOWLEDGED |") == 2
     assert "duty manager(s) staff-dm-01, staff-dm-02 told (level 2) about staff-idva-07: SMS, EMAIL" in chronology
     assert chronology.count("| RESENT |") == 6 and chronology.count("| ESCALATED |") == 4
+    # the flag is dated when it escalated (level 2 at 20:22), not when the alert was raised (19:52)
+    assert "**ESCALATED** 23/11/2026 20:22 GMT (20:22:00 UTC):" in chronology, chronology
 
 
 def test_acknowledged_by_both_recipients_nothing_escalates(replay_into: Any) -> None:

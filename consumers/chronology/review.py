@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consumers.chronology.gaps import Flag, bail_periods, silences, unalerted_releases
+from consumers.chronology.times import both
 from consumers.ledger.acks import how_acknowledged, recipient_acks_of, role_words
 from consumers.ledger.models import FAILED, NOBODY, AuditEntry, ChronologyEvent, Delivery, LedgerAlert, RecipientAck
 from runtime.db import as_utc
@@ -83,17 +84,16 @@ def _with_since(steps: list[Step]) -> list[Step]:
 def _trigger_steps(triggers: list[ChronologyEvent]) -> list[Step]:
     steps = []
     for e in triggers:
-        steps.append(Step(e.recorded_at, "RECORDED", f"{e.agency} recorded {e.event_type} (happened "
-                                                     f"{as_utc(e.occurred_at).strftime('%d/%m %H:%M')} UTC)"))
+        steps.append(Step(e.recorded_at, "RECORDED", f"{e.agency} recorded {e.event_type}, which happened "
+                                                     f"{both(e.occurred_at)}"))
         if e.received_at is not None:
             steps.append(Step(e.received_at, "TAKEN_IN", f"drive-alerts took in {e.event_type} from {e.agency}"))
     return steps
 
 
 def _channels(rows: list[Delivery]) -> str:
-    """`SMS (delivered 09:41:07 UTC), EMAIL`: each channel of one message, in the order sent."""
-    return ", ".join(d.channel + (f" (delivered {as_utc(d.delivered_at).strftime('%H:%M:%S')} UTC)"
-                                  if d.delivered_at else "") for d in rows)
+    """`SMS delivered 22/11/2026 09:41 GMT (09:41:07 UTC), EMAIL`: each channel of one message, in the order sent."""
+    return ", ".join(d.channel + (f" delivered {both(d.delivered_at)}" if d.delivered_at else "") for d in rows)
 
 
 def _message_step(rows: list[Delivery]) -> Step:

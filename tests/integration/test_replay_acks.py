@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,7 @@ def test_unacknowledged_critical_escalates_and_is_resent(replay_into: Any) -> No
     assert chronology.count("| RESENT |") == 6 and chronology.count("| ESCALATED |") == 4
     # the flag is dated when it escalated (level 2 at 20:22), not when the alert was raised (19:52)
     assert "**ESCALATED** 23/11/2026 20:22 GMT (20:22:00 UTC):" in chronology, chronology
+    assert re.search(r"which happened \d\d/\d\d/\d{4} \d\d:\d\d (GMT|BST) \(", chronology)  # UK time beside UTC
 
 
 def test_acknowledged_by_both_recipients_nothing_escalates(replay_into: Any) -> None:

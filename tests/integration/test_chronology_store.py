@@ -2,30 +2,18 @@
 with the intake's acceptance time when the journal shares the database."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session
 
 from consumers.chronology.feed import chronology_entry, store_entries
 from consumers.ledger.models import ChronologyEvent
-from migrations import upgrade
-from runtime.db import make_engine
 from schemas.codec import AvroCodec
 from schemas.jsonform import from_json
+from tests.integration.test_delivery_ledger import session  # noqa: F401 - fixture
 from tests.samples.events import sample
 
 pytestmark = pytest.mark.integration
 SUBJECT = b"DRV-000321"
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    with Session(engine) as s:
-        yield s
-    engine.dispose()
 
 
 def _entry(codec: AvroCodec, topic: str, event_type: str) -> ChronologyEvent:

@@ -67,6 +67,23 @@ def _stop_up(process: subprocess.Popen[bytes]) -> int:
             process.kill()
 
 
+def _breach_after_restart(data_dir: Path, ports: dict[str, int], db: Path, sent_before: list[dict]) -> None:
+    """`up` again on the folder: a breach of the bail's no-contact condition alerts the case manager and the IDVA
+    of the victim it protects, and only that is new in the outbox (nothing sent before is sent again)."""
+    process = _start_up(data_dir, ports)
+    try:
+        assert _post(ports["DRIVE_INTAKE_PORT"], _breach(datetime.now(UTC))) == 202
+        _wait_for_rules(db, {"breach.no_contact"})
+    finally:
+        assert _stop_up(process) == 0
+    sent = _outbox(data_dir)
+    keys = [(line["alert_id"], line["staff_id"], line["channel"]) for line in sent]
+    assert len(keys) == len(set(keys)), "a message was delivered twice"
+    assert sent[:len(sent_before)] == sent_before
+    assert _delivered_rules(db)["breach.no_contact"] == len(sent) - len(sent_before)
+    assert {line["staff_id"] for line in sent[len(sent_before):]} == {"staff-cm-01", "staff-idva-07"}
+
+
 def _wait_components_gone(ports: dict[str, int], timeout_s: float = 60.0) -> None:
     """Every component of a killed `up` stops by itself (none may outlive its supervisor and answer for the next)."""
     ready = [f"http://127.0.0.1:{ports[name]}/readyz" for name in PORT_SETTINGS]
@@ -170,18 +187,7 @@ def test_up_restarted_keeps_state_and_resends_nothing(tmp_path: Path) -> None:
     sent_before = _outbox(data_dir)
     assert len(sent_before) == sum(_delivered_rules(db).values())
 
-    process = _start_up(data_dir, ports)
-    try:
-        assert _post(ports["DRIVE_INTAKE_PORT"], _breach(datetime.now(UTC))) == 202
-        _wait_for_rules(db, {"breach.no_contact"})
-    finally:
-        assert _stop_up(process) == 0
-    sent = _outbox(data_dir)
-    keys = [(line["alert_id"], line["staff_id"], line["channel"]) for line in sent]
-    assert len(keys) == len(set(keys)), "a message was delivered twice"
-    assert sent[:len(sent_before)] == sent_before
-    assert _delivered_rules(db)["breach.no_contact"] == len(sent) - len(sent_before)
-    assert {line["staff_id"] for line in sent[len(sent_before):]} == {"staff-cm-01", "staff-idva-07"}
+    _breach_after_restart(data_dir, ports, db, sent_before)
 
 
 def test_second_up_on_the_same_folder_is_refused_and_the_first_runs_on(tmp_path: Path) -> None:
@@ -249,13 +255,4 @@ def test_a_crash_after_the_journal_forgot_keeps_conditions_and_forgets_strangers
     _wait_components_gone(ports)
     sent_before = _outbox(data_dir)
 
-    process = _start_up(data_dir, ports)
-    try:
-        assert _post(ports["DRIVE_INTAKE_PORT"], _breach(datetime.now(UTC))) == 202
-        _wait_for_rules(db, {"breach.no_contact"})
-    finally:
-        assert _stop_up(process) == 0
-    sent = _outbox(data_dir)
-    keys = [(line["alert_id"], line["staff_id"], line["channel"]) for line in sent]
-    assert len(keys) == len(set(keys)), "a message was delivered twice"
-    assert sent[:len(sent_before)] == sent_before
+    _breach_after_restart(data_dir, ports, db, sent_before)

@@ -40,10 +40,10 @@ from consumers.web.deps import WebDeps
 from consumers.web.oidc import OidcClient
 from migrations import upgrade
 from runtime.codec import codec_for
-from runtime.consumer_lag import LagSampled, watch_faust_lag
+from runtime.consumer_lag import lag_sampled, watch_faust_lag
 from runtime.db import make_engine
 from runtime.folders import claim_numbered_folder
-from runtime.kafka import broker_for, make_consumer, make_producer, with_bootstrap
+from runtime.kafka import broker_for, make_producer, with_bootstrap
 from runtime.logging import get_logger
 from runtime.metrics_server import MetricsServer, add_metrics_route, start_metrics_server
 from runtime.settings import Settings
@@ -234,7 +234,7 @@ def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> I
     with platform(settings, topics=topics, metrics_port=settings.dispatcher_metrics_port, ready=ready.is_set) as base:
         bound, sessions = base.settings, sessionmaker(base.engine)
         service = DispatcherService(bound, sessions, now=now, publisher=DeliveryPublisher.from_settings(bound),
-                                    consumer=_lag_sampled(bound, [bound.topic(t) for t in CONSUMED],
+                                    consumer=lag_sampled(bound, [bound.topic(t) for t in CONSUMED],
                                                           dispatcher_group(bound)), ready=ready)
         gauges = LedgerGauges(sessions, bound.metrics_refresh_s, now)
         yield DispatcherProcess(service, [gauges.run])
@@ -242,16 +242,13 @@ def dispatcher(settings: Settings, *, now: Callable[[], datetime] = utcnow) -> I
 
 @contextmanager
 def chronology_feed(settings: Settings) -> Iterator[ChronologyFeed]:
-    """The chronology feed in its own process, out of the dispatcher's way (/readyz: feed.ready; lag: a gauge)."""
+    """The chronology feed in its own process, out of the dispatcher's way (/readyz: feed.ready; lag: a gauge).
+    subject-events is created as the worker creates it: subscribed first, a broker could make it with 1 partition."""
     ready = threading.Event()
-    with platform(settings, metrics_port=settings.chronology_metrics_port, ready=ready.is_set) as base:
-        consumer = _lag_sampled(base.settings, [base.settings.topic(SUBJECT_EVENTS)], chronology_group(base.settings))
+    topics = [spec for spec in internal_topic_specs(settings) if spec.short_name == SUBJECT_EVENTS]
+    with platform(settings, topics=topics, metrics_port=settings.chronology_metrics_port, ready=ready.is_set) as base:
+        consumer = lag_sampled(base.settings, [base.settings.topic(SUBJECT_EVENTS)], chronology_group(base.settings))
         yield ChronologyFeed(consumer, sessionmaker(base.engine), codec_for(base.settings), ready=ready)
-
-
-def _lag_sampled(settings: Settings, topics: list[str], group: str) -> LagSampled:
-    """A consumer of the group on the topics that records its own lag (runtime.consumer_lag)."""
-    return LagSampled(make_consumer(settings, *topics, group_id=group), group, topics, settings.metrics_refresh_s)
 
 
 @dataclass

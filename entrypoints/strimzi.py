@@ -55,7 +55,7 @@ def services(settings: Settings) -> dict[str, Access]:
                          checks=(*WORKER_TOPICS, *internal), creates=_CHANGELOGS, groups=(app_id(settings),)),
         "dispatcher": Access(reads=CONSUMED, writes=(DELIVERY_TOPIC,), checks=DISPATCHER_TOPICS,
                              groups=(dispatcher_group(settings),), idempotent=True),
-        "chronology-feed": Access(reads=(SUBJECT_EVENTS,), groups=(chronology_group(settings),)),
+        "chronology-feed": Access(reads=(SUBJECT_EVENTS,), checks=(SUBJECT_EVENTS,), groups=(chronology_group(settings),)),
         "webhooks": Access(writes=(DELIVERY_TOPIC,), idempotent=True),
     }
 

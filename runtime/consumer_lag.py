@@ -14,7 +14,9 @@ from typing import Any
 
 from prometheus_client import Gauge
 
+from runtime.kafka import make_consumer
 from runtime.logging import get_logger
+from runtime.settings import Settings
 
 log = get_logger(__name__)
 CONSUMER_LAG = Gauge("drive_consumer_lag", "Records on a topic not yet handled by a consumer group, summed over the "
@@ -61,6 +63,11 @@ class LagSampled:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._consumer, name)
+
+
+def lag_sampled(settings: Settings, topics: list[str], group: str) -> LagSampled:
+    """A kafka-python consumer of the group on the topics that records its own lag."""
+    return LagSampled(make_consumer(settings, *topics, group_id=group), group, topics, settings.metrics_refresh_s)
 
 
 def watch_faust_lag(app: Any, group: str, topics: Collection[str], every_s: float) -> None:

@@ -101,7 +101,8 @@ class BatchProcessor:
                 if self.stopping():
                     raise
                 delay = self.delays[min(attempt, len(self.delays) - 1)]
-                log.warning("stream_batch_retry", error=type(exc).__name__, attempt=attempt + 1, in_s=delay)
+                log.warning("stream_batch_retry", error=type(exc).__name__, attempt=attempt + 1, in_s=delay,
+                            exc_info=attempt == 0)  # the cause once, not every few seconds
                 attempt += 1
                 await asyncio.sleep(delay)
 

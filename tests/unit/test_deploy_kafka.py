@@ -79,7 +79,7 @@ def _uses(settings: Settings, tmp_path: Path) -> dict[str, dict[str, set[str]]]:
         "dispatcher": {"read": {t(n) for n in CONSUMED}, "write": {t(DELIVERY_TOPIC)},
                        "check": {t(n) for n in DISPATCHER_TOPICS}, "group": {dispatcher_group(settings)},
                        "idempotent": idempotent},
-        "chronology-feed": {"read": {t(SUBJECT_EVENTS)}, "group": {chronology_group(settings)}},
+        "chronology-feed": {"read": {t(SUBJECT_EVENTS)}, "check": {t(SUBJECT_EVENTS)}, "group": {chronology_group(settings)}},
         "webhooks": {"write": {t(DELIVERY_TOPIC)}, "idempotent": idempotent},
     }
 

@@ -115,7 +115,7 @@ def _run(component: str, env: dict[str, str], log_path: str, supervisor: int) ->
     os.environ.clear()
     os.environ.update(env)
     sys.argv = ["drive-alerts", component]
-    from entrypoints.cli import main
+    from entrypoints.cli import main  # here, not at the top: the CLI's `up` command imports this module
 
     sys.exit(main([component]))
 

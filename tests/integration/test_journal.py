@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,23 @@ def journal(database_url: str) -> Any:
     engine.dispose()
 
 
+
+def _race(writers: int, write: Callable[[int], bool]) -> list[bool]:
+    """Each writer's result when all start at once (a barrier), in the order they finished."""
+    results: list[bool] = []
+    barrier = threading.Barrier(writers)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        results.append(write(n))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
 def test_record_is_insert_or_get(journal: Journal) -> None:
     """The first record of an event_id inserts; the next returns the stored row unchanged."""
     stored, created = journal.record(entry("e1", b"first"))
@@ -58,18 +76,7 @@ def test_pending_mark_published_and_order(journal: Journal) -> None:
 
 def test_concurrent_inserts_of_one_event_id_create_one_row(journal: Journal) -> None:
     """Racing writers of the same event_id: exactly one inserts, the others read its row."""
-    results: list[bool] = []
-    barrier = threading.Barrier(4)
-
-    def write(n: int) -> None:
-        barrier.wait()
-        results.append(journal.record(entry("race", f"v{n}".encode()))[1])
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = _race(4, lambda n: journal.record(entry("race", f"v{n}".encode()))[1])
     assert sorted(results) == [False, False, False, True]
     assert journal.count() == 1
 
@@ -88,18 +95,7 @@ def test_record_many_is_insert_or_get_in_one_transaction(journal: Journal) -> No
 
 def test_concurrent_batches_of_one_event_id_create_one_row(journal: Journal) -> None:
     """Racing batches holding the same event_id: exactly one inserts it, the others get its row, none fails."""
-    results: list[bool] = []
-    barrier = threading.Barrier(4)
-
-    def write(n: int) -> None:
-        barrier.wait()
-        results.append(journal.record_many([entry(f"own-{n}"), entry("race", f"v{n}".encode())])[1][1])
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = _race(4, lambda n: journal.record_many([entry(f"own-{n}"), entry("race", f"v{n}".encode())])[1][1])
     assert sorted(results) == [False, False, False, True]
     assert journal.count() == 5
 

@@ -19,12 +19,11 @@ import pytest
 
 from entrypoints.up import demo_data
 from runtime.embedded_broker import free_port
+from tests.reliability.up_process import PORTS
 
 pytestmark = pytest.mark.integration
 DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
-PORT_SETTINGS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT",
-                 "DRIVE_DISPATCHER_METRICS_PORT", "DRIVE_CHRONOLOGY_METRICS_PORT", "DRIVE_FILEDROP_METRICS_PORT",
-                 "DRIVE_WEB_PORT")
+PORT_SETTINGS = PORTS  # every component's own port
 
 
 def _env(data_dir: Path, ports: dict[str, int], **settings: str) -> dict[str, str]:

@@ -9,6 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
+from runtime.embedded_broker import BrokerError, find_tansu_binary
+
 CLI = str(Path(sys.executable).with_name("drive-alerts"))
 
 
@@ -80,3 +84,11 @@ class Children:
     def stop_all(self) -> None:
         for child in reversed(self.items):
             child.stop()
+
+
+def needs_tansu() -> None:
+    """Skip the calling test when no Tansu binary is there: a chaos run needs a real broker."""
+    try:
+        find_tansu_binary()
+    except BrokerError as exc:
+        pytest.skip(f"Kafka broker (Tansu) unavailable: {exc}")

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from runtime.embedded_broker import BrokerError, find_tansu_binary
 from tests.reliability.chaos import Plan, run
+from tests.reliability.processes import needs_tansu
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -14,10 +14,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One short chaos run: worker kills, a rebalance, Twilio faults, an SMTP outage, malformed and repeated records."""
-    try:
-        find_tansu_binary()
-    except BrokerError as exc:
-        pytest.skip(f"Kafka broker (Tansu) unavailable: {exc}")
+    needs_tansu()
     return run(Plan.short(), tmp_path_factory.mktemp("chaos"))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from runtime.embedded_broker import BrokerError, find_tansu_binary
+from tests.reliability.processes import needs_tansu
 from tests.reliability.up_chaos import UpPlan, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(360)]
@@ -21,10 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(360)]
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One short supervisor-kill run."""
-    try:
-        find_tansu_binary()
-    except BrokerError as exc:
-        pytest.skip(f"Kafka broker (Tansu) unavailable: {exc}")
+    needs_tansu()
     return run(UpPlan.short(), tmp_path_factory.mktemp("chaos-up"))
 
 

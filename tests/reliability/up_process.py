@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from entrypoints.up.components import components
 from entrypoints.up.demo_data import DEV_KEYS
+from runtime.settings import Settings
 from tests.fakes.smtp_server import FakeSmtp
 from tests.reliability.observe import ACK
 from tests.reliability.scenario import Sent
 
 DRIVE = [sys.executable, "-c", "from entrypoints.cli import main; raise SystemExit(main())"]
-PORTS = ("DRIVE_INTAKE_PORT", "DRIVE_WEBHOOKS_PORT", "DRIVE_WORKER_METRICS_PORT", "DRIVE_DISPATCHER_METRICS_PORT",
-         "DRIVE_FILEDROP_METRICS_PORT", "DRIVE_WEB_PORT")
+# Every component's own port, from the supervisor's list of components (a component added there is waited for here).
+PORTS = tuple(f"DRIVE_{c.port_setting.upper()}" for c in components(Settings()))
 AGENCY = {"court": "court.demo", "case": "drive.casemgmt"}
 # The dead letter's first error path says which malformation it was (scenario.malformed).
 KIND_BY_PATH = {"occurred_at": "bad_time", "details": "missing_details", "narrative": "unknown_field",
